@@ -1,0 +1,93 @@
+# glusterrs — see README.md. Run as root on Debian 12.
+#
+#   make test    install packages, start glusterd if needed, run every test
+#   make bench   reproduce the seed measurement on a local volume
+#
+# Knobs: TEST_THREADS (default 2), STALE_PREFIXES (name prefixes of volumes whose
+# creating process died, removed before tests and benchmarks; default "grs gbench"), BENCH_ARGS (extra arguments for `glusterrs-bench run`), CLIENTS (hosts
+# running `fio --server`, for bench-peers), PREFIX/DESTDIR for install.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+# rustup installs cargo here; make it work from a login shell without ~/.cargo/env.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO        ?= cargo
+TEST_THREADS ?= 2
+STALE_PREFIXES ?= grs gbench
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+BENCH        := target/release/glusterrs-bench
+ENGINE       := target/release/libglusterrs.so
+CLUSTER_TOOL := $(CARGO) run --quiet -p glusterrs-cluster --bin glusterrs-cluster --
+BENCH_ARGS   ?=
+CLIENTS      ?=
+
+.PHONY: deps build test glusterd cleanup-stale install bench bench-smoke bench-peers \
+        faults clippy fmt fmt-check clean
+
+## deps: Debian packages and the matching fio source (idempotent)
+deps:
+	scripts/deps.sh
+
+## build: release build of the workspace; the fio engine is target/release/libglusterrs.so
+build: deps
+	$(CARGO) build --release --workspace
+
+## glusterd: start glusterd unless one runs, wait until it answers
+glusterd: deps
+	$(CLUSTER_TOOL) ensure-glusterd
+
+## cleanup-stale: remove volumes, mounts and brick trees left by crashed test runs
+cleanup-stale: glusterd
+	$(CLUSTER_TOOL) cleanup-stale $(STALE_PREFIXES)
+
+## test: every unit and integration test, against the real local glusterd
+test: deps glusterd cleanup-stale
+	$(CARGO) test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS)
+
+## install: copy the fio engine to $(LIBDIR) and refresh the linker cache
+install: build
+	install -D -m 0755 $(ENGINE) $(DESTDIR)$(LIBDIR)/libglusterrs.so
+	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
+
+## bench: the seed job on all seven setups (results/<run>/, results/latest)
+bench: build glusterd cleanup-stale
+	$(BENCH) run $(BENCH_ARGS)
+
+## bench-smoke: a few-minute profile judged against results/baseline (the CI gate)
+bench-smoke: build glusterd cleanup-stale
+	$(BENCH) run --name smoke-$$(date -u +%Y%m%dT%H%M%SZ) --size 64m --repeat 3 $(BENCH_ARGS) jobs/seq-read.fio
+	if [ -e results/baseline ]; then \
+	  $(BENCH) compare results/baseline results/latest; \
+	else \
+	  echo "bench-smoke: no results/baseline yet, nothing to compare against"; \
+	fi
+
+## bench-peers: drive load from several machines through fio's client/server mode
+bench-peers: build glusterd cleanup-stale
+	if [ -z "$(CLIENTS)" ]; then \
+	  echo "bench-peers: set CLIENTS=host1,host2 (each running 'fio --server')" >&2; exit 2; \
+	fi
+	$(BENCH) run --clients $(CLIENTS) $(BENCH_ARGS)
+
+## faults: the long fault suite (the quick part runs in `make test`)
+faults: build glusterd cleanup-stale
+	GLUSTERRS_FAULTS=long $(CARGO) test --release --workspace -- --include-ignored --test-threads=1 fault
+
+## clippy: lints as CI runs them
+clippy: deps
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fmt: format the code; fmt-check: only check, as CI does
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+## clean: remove build output (leaves results/ and the installed packages alone)
+clean:
+	$(CARGO) clean

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! [`File`]: an open gfapi file descriptor (`glfs_fd_t`).
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::raw::c_int;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use crate::aio::{submit, CompletionQueue, FileOps};
+use crate::buf::{IoBuf, IoBufMut};
+use crate::error::{Error, Result};
+use crate::fs::{check, Fs, Stat};
+use crate::raw;
+
+/// An open file on a volume, from [`Fs::open`] or [`Fs::create`].
+///
+/// `Send + Sync`: positional reads and writes may be issued from many threads
+/// at once. The file holds an [`Fs`] clone, so the `glfs_t` outlives it.
+/// Dropping it (or [`close`](File::close)) first waits for any of its async
+/// operations still inside gfapi, then calls `glfs_close` exactly once
+/// (which flushes write-behind data to the bricks).
+///
+/// ```no_run
+/// use gfapi::Volume;
+///
+/// let fs = Volume::new("myvol").init()?;
+/// let f = fs.create("/f", libc::O_RDWR | libc::O_TRUNC, 0o644)?;
+/// assert_eq!(f.write_at(b"hello world", 0)?, 11);
+/// let mut buf = [0u8; 5];
+/// assert_eq!(f.read_at(&mut buf, 6)?, 5);
+/// assert_eq!(&buf, b"world");
+/// f.fsync()?;
+/// f.close()?;
+/// # Ok::<(), gfapi::Error>(())
+/// ```
+pub struct File {
+    fd: *mut raw::glfs_fd_t,
+    path: PathBuf,
+    ops: Arc<FileOps>,
+    fs: Fs,
+}
+
+// SAFETY: a glfs_fd_t may be used from any thread and concurrently: gfapi
+// refcounts it (GF_REF_GET/PUT around every call) and we only use positional
+// calls, never the shared file offset. The pointer is closed once, in
+// close/drop, after all other uses (which borrow &self) have ended.
+unsafe impl Send for File {}
+// SAFETY: see Send.
+unsafe impl Sync for File {}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("path", &self.path)
+            .field("volume", &self.fs.volume_name())
+            .finish()
+    }
+}
+
+fn offset(op: &'static str, path: &Path, offset: u64) -> Result<libc::off_t> {
+    libc::off_t::try_from(offset).map_err(|_| {
+        Error::io(
+            op,
+            Some(path),
+            io::Error::new(io::ErrorKind::InvalidInput, "offset beyond off_t range"),
+        )
+    })
+}
+
+fn invalid(op: &'static str, path: &Path, msg: &'static str) -> Error {
+    Error::io(
+        op,
+        Some(path),
+        io::Error::new(io::ErrorKind::InvalidInput, msg),
+    )
+}
+
+impl File {
+    pub(crate) fn new(fs: Fs, fd: NonNull<raw::glfs_fd_t>, path: PathBuf) -> File {
+        File {
+            fd: fd.as_ptr(),
+            path,
+            ops: Arc::new(FileOps::default()),
+            fs,
+        }
+    }
+
+    /// The path this file was opened with.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The instance this file belongs to.
+    pub fn fs(&self) -> &Fs {
+        &self.fs
+    }
+
+    fn ret_len(&self, op: &'static str, n: isize) -> Result<usize> {
+        if n < 0 {
+            Err(Error::last_os(op, Some(&self.path)))
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// `pread`: read up to `buf.len()` bytes at `offset`; returns the number
+    /// read (0 at end of file). Short reads are possible.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.open("/f", libc::O_RDONLY)?;
+    /// let mut buf = vec![0u8; 4096];
+    /// let n = f.read_at(&mut buf, 0)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let off = self::offset("glfs_pread", &self.path, offset)?;
+        // SAFETY: fd is open; buf is valid for writes of buf.len() bytes for
+        // the duration of this synchronous call; NULL poststat is allowed.
+        let n = unsafe {
+            raw::glfs_pread(
+                self.fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                off,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        self.ret_len("glfs_pread", n)
+    }
+
+    /// `pwrite`: write `buf` at `offset`; returns the number of bytes written.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.create("/f", libc::O_WRONLY, 0o644)?;
+    /// f.write_at(b"data", 4096)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        let off = self::offset("glfs_pwrite", &self.path, offset)?;
+        // SAFETY: fd is open; buf is valid for reads of buf.len() bytes for
+        // the duration of the call; NULL pre/poststat are allowed.
+        let n = unsafe {
+            raw::glfs_pwrite(
+                self.fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                off,
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        self.ret_len("glfs_pwrite", n)
+    }
+
+    /// `preadv`: scatter-read into the caller's buffers at `offset` (the
+    /// iovec array is passed to gfapi as is, no intermediate Rust copy).
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.open("/f", libc::O_RDONLY)?;
+    /// use std::io::IoSliceMut;
+    /// let (mut a, mut b) = ([0u8; 4], [0u8; 8]);
+    /// let n = f.read_vectored_at(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)], 0)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn read_vectored_at(&self, bufs: &mut [IoSliceMut<'_>], offset: u64) -> Result<usize> {
+        let off = self::offset("glfs_preadv", &self.path, offset)?;
+        if bufs.is_empty() {
+            return Ok(0);
+        }
+        let cnt = c_int::try_from(bufs.len())
+            .map_err(|_| invalid("glfs_preadv", &self.path, "too many buffers"))?;
+        // SAFETY: IoSliceMut is guaranteed ABI-compatible with struct iovec on
+        // Unix; every slice is valid for writes for the duration of the call.
+        let n =
+            unsafe { raw::glfs_preadv(self.fd, bufs.as_ptr().cast::<libc::iovec>(), cnt, off, 0) };
+        self.ret_len("glfs_preadv", n)
+    }
+
+    /// `pwritev`: gather-write the caller's buffers at `offset`.
+    ///
+    /// Note: gfapi rejects a first buffer of 1 GiB or more with `EINVAL`.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.create("/f", libc::O_WRONLY, 0o644)?;
+    /// use std::io::IoSlice;
+    /// f.write_vectored_at(&[IoSlice::new(b"head"), IoSlice::new(b"tail")], 0)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn write_vectored_at(&self, bufs: &[IoSlice<'_>], offset: u64) -> Result<usize> {
+        let off = self::offset("glfs_pwritev", &self.path, offset)?;
+        if bufs.is_empty() {
+            return Ok(0);
+        }
+        let cnt = c_int::try_from(bufs.len())
+            .map_err(|_| invalid("glfs_pwritev", &self.path, "too many buffers"))?;
+        // SAFETY: IoSlice is ABI-compatible with struct iovec on Unix; every
+        // slice is valid for reads for the duration of the call.
+        let n =
+            unsafe { raw::glfs_pwritev(self.fd, bufs.as_ptr().cast::<libc::iovec>(), cnt, off, 0) };
+        self.ret_len("glfs_pwritev", n)
+    }
+
+    /// `fsync`: data and metadata to stable storage on the bricks.
+    pub fn fsync(&self) -> Result<()> {
+        // SAFETY: fd is open; NULL pre/poststat are allowed.
+        let rc = unsafe { raw::glfs_fsync(self.fd, std::ptr::null_mut(), std::ptr::null_mut()) };
+        check(rc, "glfs_fsync", Some(&self.path))
+    }
+
+    /// `fdatasync`: data (and size) to stable storage on the bricks.
+    pub fn fdatasync(&self) -> Result<()> {
+        // SAFETY: fd is open; NULL pre/poststat are allowed.
+        let rc =
+            unsafe { raw::glfs_fdatasync(self.fd, std::ptr::null_mut(), std::ptr::null_mut()) };
+        check(rc, "glfs_fdatasync", Some(&self.path))
+    }
+
+    /// `ftruncate`: set the file size to `len`.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.create("/f", libc::O_WRONLY, 0o644)?;
+    /// f.truncate(1 << 20)?;
+    /// assert_eq!(f.stat()?.size, 1 << 20);
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn truncate(&self, len: u64) -> Result<()> {
+        let len = self::offset("glfs_ftruncate", &self.path, len)?;
+        // SAFETY: fd is open; NULL pre/poststat are allowed.
+        let rc = unsafe {
+            raw::glfs_ftruncate(self.fd, len, std::ptr::null_mut(), std::ptr::null_mut())
+        };
+        check(rc, "glfs_ftruncate", Some(&self.path))
+    }
+
+    /// `fallocate`: reserve space for `[offset, offset + len)`.
+    ///
+    /// `mode` is `0` (extend the file size if needed) or
+    /// `libc::FALLOC_FL_KEEP_SIZE`. gfapi's `glfs_fallocate` only has a
+    /// keep-size switch, so other flags are rejected with `EOPNOTSUPP`; use
+    /// [`discard`](File::discard) to punch a hole and
+    /// [`zerofill`](File::zerofill) to zero a range.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.create("/f", libc::O_WRONLY, 0o644)?;
+    /// f.fallocate(0, 0, 1 << 20)?;
+    /// f.fallocate(libc::FALLOC_FL_KEEP_SIZE, 1 << 20, 1 << 20)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn fallocate(&self, mode: i32, offset: u64, len: u64) -> Result<()> {
+        const OP: &str = "glfs_fallocate";
+        if mode & !libc::FALLOC_FL_KEEP_SIZE != 0 {
+            return Err(Error::io(
+                OP,
+                Some(&self.path),
+                io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+            ));
+        }
+        let off = self::offset(OP, &self.path, offset)?;
+        let len = usize::try_from(len).map_err(|_| invalid(OP, &self.path, "length too large"))?;
+        // SAFETY: fd is open; plain integer arguments.
+        let rc = unsafe { raw::glfs_fallocate(self.fd, mode, off, len) };
+        check(rc, OP, Some(&self.path))
+    }
+
+    /// Discard (punch a hole in) `[offset, offset + len)`; the file size is
+    /// kept and the range reads back as zeros.
+    pub fn discard(&self, offset: u64, len: u64) -> Result<()> {
+        const OP: &str = "glfs_discard";
+        let off = self::offset(OP, &self.path, offset)?;
+        let len = usize::try_from(len).map_err(|_| invalid(OP, &self.path, "length too large"))?;
+        // SAFETY: fd is open; plain integer arguments.
+        let rc = unsafe { raw::glfs_discard(self.fd, off, len) };
+        check(rc, OP, Some(&self.path))
+    }
+
+    /// Write zeros to `[offset, offset + len)` (allocating it).
+    pub fn zerofill(&self, offset: u64, len: u64) -> Result<()> {
+        const OP: &str = "glfs_zerofill";
+        let off = self::offset(OP, &self.path, offset)?;
+        let len = self::offset(OP, &self.path, len)?;
+        // SAFETY: fd is open; plain integer arguments.
+        let rc = unsafe { raw::glfs_zerofill(self.fd, off, len) };
+        check(rc, OP, Some(&self.path))
+    }
+
+    /// `fstat`.
+    pub fn stat(&self) -> Result<Stat> {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+        // SAFETY: fd is open; st is writable storage for a struct stat.
+        let rc = unsafe { raw::glfs_fstat(self.fd, st.as_mut_ptr()) };
+        check(rc, "glfs_fstat", Some(&self.path))?;
+        // SAFETY: zero-initialised and filled in by gfapi on success.
+        Ok(Stat::from(unsafe { st.assume_init() }))
+    }
+
+    /// Close the file, reporting errors from the final flush (which `drop`
+    /// cannot). Waits for this file's in-flight async operations first.
+    pub fn close(mut self) -> Result<()> {
+        self.close_now()
+    }
+
+    fn close_now(&mut self) -> Result<()> {
+        if self.fd.is_null() {
+            return Ok(());
+        }
+        // gfapi silently drops the callback of an operation whose fd was
+        // closed while it was in flight; wait so no completion is lost and
+        // no buffer stays in use.
+        self.ops.wait_idle();
+        let fd = std::mem::replace(&mut self.fd, std::ptr::null_mut());
+        // SAFETY: fd is open, no operation is in flight and no &self borrow
+        // exists (we have &mut self); it is closed exactly once because we
+        // nulled the field.
+        let rc = unsafe { raw::glfs_close(fd) };
+        check(rc, "glfs_close", Some(&self.path))
+    }
+
+    // ---------------------------------------------------------------- async
+
+    /// Submit an async `pread` of `len` bytes at `offset` into `buf`; the
+    /// result (bytes read, or errno) arrives on `queue` with `token`.
+    ///
+    /// # Safety
+    ///
+    /// `buf` must be valid for writes of `len` bytes, and must not be read,
+    /// written or freed by anyone else, until the completion for `token` has
+    /// been taken from `queue` by [`CompletionQueue::wait`].
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.open("/f", libc::O_RDONLY)?;
+    /// let q = gfapi::CompletionQueue::new();
+    /// let mut buf = vec![0u8; 4096];
+    /// // SAFETY: buf stays alive and untouched until its completion is popped.
+    /// unsafe { f.read_at_async_raw(buf.as_mut_ptr(), buf.len(), 0, &q, 1u64)? };
+    /// let mut done = Vec::new();
+    /// q.wait(&mut done, 1, 1, None);
+    /// let n = done[0].result.as_ref().map_err(|e| e.kind());
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub unsafe fn read_at_async_raw<T: Send + 'static>(
+        &self,
+        buf: *mut u8,
+        len: usize,
+        offset: u64,
+        queue: &CompletionQueue<T>,
+        token: T,
+    ) -> Result<()> {
+        const OP: &str = "glfs_pread_async";
+        let off = self::offset(OP, &self.path, offset)?;
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| {
+            // SAFETY: fd is open (File::drop waits for in-flight ops before
+            // closing); the caller guarantees buf/len; cb/data come from
+            // `submit`, which keeps data alive until the callback.
+            unsafe { raw::glfs_pread_async(fd, buf.cast(), len, off, 0, cb, data) }
+        })
+        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
+    }
+
+    /// Submit an async `pwrite` of `len` bytes from `buf` at `offset`.
+    ///
+    /// `len` must fit in an `i32` (gfapi's `glfs_pwrite_async` takes an `int`
+    /// count); larger requests fail with `InvalidInput`.
+    ///
+    /// # Safety
+    ///
+    /// `buf` must be valid for reads of `len` bytes and must not be written
+    /// or freed until the completion for `token` has been taken from `queue`.
+    pub unsafe fn write_at_async_raw<T: Send + 'static>(
+        &self,
+        buf: *const u8,
+        len: usize,
+        offset: u64,
+        queue: &CompletionQueue<T>,
+        token: T,
+    ) -> Result<()> {
+        const OP: &str = "glfs_pwrite_async";
+        let off = self::offset(OP, &self.path, offset)?;
+        let count = c_int::try_from(len)
+            .map_err(|_| invalid(OP, &self.path, "length does not fit gfapi's int count"))?;
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| {
+            // SAFETY: as in read_at_async_raw; buf is valid for `count` bytes.
+            unsafe { raw::glfs_pwrite_async(fd, buf.cast(), count, off, 0, cb, data) }
+        })
+        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
+    }
+
+    /// Safe async read: `buf` (a `Vec<u8>` or [`crate::AlignedBuf`]) is
+    /// filled from `offset` for its whole length and handed back with `token`
+    /// in the completion as `(token, buf)`; `result` is the byte count.
+    ///
+    /// If the submission fails the buffer is dropped and the error returned.
+    ///
+    /// ```no_run
+    /// use gfapi::{AlignedBuf, CompletionQueue};
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// let f = fs.open("/f", libc::O_RDONLY | libc::O_DIRECT)?;
+    /// let q: CompletionQueue<(usize, AlignedBuf)> = CompletionQueue::new();
+    /// f.read_at_async(AlignedBuf::new(4096, 4096)?, 0, &q, 0)?;
+    /// let mut done = Vec::new();
+    /// q.wait(&mut done, 1, 1, None);
+    /// let (_token, buf) = &done[0].token;
+    /// let n = *done[0].result.as_ref().unwrap();
+    /// println!("{:?}", &buf[..n]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_at_async<T, B>(
+        &self,
+        mut buf: B,
+        offset: u64,
+        queue: &CompletionQueue<(T, B)>,
+        token: T,
+    ) -> Result<()>
+    where
+        T: Send + 'static,
+        B: IoBufMut,
+    {
+        let ptr = buf.io_mut_ptr();
+        let len = buf.io_len();
+        // SAFETY: `buf` is moved into the token, which lives in the request
+        // box until the callback and then in the completion; its bytes do not
+        // move (IoBuf contract) and nobody else can touch them meanwhile.
+        unsafe { self.read_at_async_raw(ptr, len, offset, queue, (token, buf)) }
+    }
+
+    /// Safe async write of the whole of `buf` at `offset`; the buffer comes
+    /// back with `token` in the completion as `(token, buf)`.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.create("/f", libc::O_WRONLY, 0o644)?;
+    /// let q = gfapi::CompletionQueue::new();
+    /// f.write_at_async(b"hello".to_vec(), 0, &q, "greeting")?;
+    /// let mut done = Vec::new();
+    /// q.wait(&mut done, 1, 1, None);
+    /// assert_eq!(*done[0].result.as_ref().unwrap(), 5);
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn write_at_async<T, B>(
+        &self,
+        buf: B,
+        offset: u64,
+        queue: &CompletionQueue<(T, B)>,
+        token: T,
+    ) -> Result<()>
+    where
+        T: Send + 'static,
+        B: IoBuf,
+    {
+        let ptr = buf.io_ptr();
+        let len = buf.io_len();
+        // SAFETY: as in read_at_async.
+        unsafe { self.write_at_async_raw(ptr, len, offset, queue, (token, buf)) }
+    }
+
+    /// Async `fsync`; `result` is `Ok(0)` on success.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// # let f = fs.create("/f", libc::O_WRONLY, 0o644)?;
+    /// let q = gfapi::CompletionQueue::new();
+    /// f.fsync_async(&q, ())?;
+    /// let mut done = Vec::new();
+    /// q.wait(&mut done, 1, 1, None);
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn fsync_async<T: Send + 'static>(
+        &self,
+        queue: &CompletionQueue<T>,
+        token: T,
+    ) -> Result<()> {
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| {
+            // SAFETY: fd stays open until in-flight ops finish; cb/data from submit.
+            unsafe { raw::glfs_fsync_async(fd, cb, data) }
+        })
+        .map_err(|(_, e)| Error::io("glfs_fsync_async", Some(&self.path), e))
+    }
+
+    /// Async `fdatasync`; `result` is `Ok(0)` on success.
+    pub fn fdatasync_async<T: Send + 'static>(
+        &self,
+        queue: &CompletionQueue<T>,
+        token: T,
+    ) -> Result<()> {
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| {
+            // SAFETY: as in fsync_async.
+            unsafe { raw::glfs_fdatasync_async(fd, cb, data) }
+        })
+        .map_err(|(_, e)| Error::io("glfs_fdatasync_async", Some(&self.path), e))
+    }
+
+    /// Async [`discard`](File::discard); `result` is `Ok(0)` on success.
+    pub fn discard_async<T: Send + 'static>(
+        &self,
+        offset: u64,
+        len: u64,
+        queue: &CompletionQueue<T>,
+        token: T,
+    ) -> Result<()> {
+        const OP: &str = "glfs_discard_async";
+        let off = self::offset(OP, &self.path, offset)?;
+        let len = usize::try_from(len).map_err(|_| invalid(OP, &self.path, "length too large"))?;
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| {
+            // SAFETY: as in fsync_async.
+            unsafe { raw::glfs_discard_async(fd, off, len, cb, data) }
+        })
+        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
+    }
+
+    /// Async [`zerofill`](File::zerofill); `result` is `Ok(0)` on success.
+    pub fn zerofill_async<T: Send + 'static>(
+        &self,
+        offset: u64,
+        len: u64,
+        queue: &CompletionQueue<T>,
+        token: T,
+    ) -> Result<()> {
+        const OP: &str = "glfs_zerofill_async";
+        let off = self::offset(OP, &self.path, offset)?;
+        let len = self::offset(OP, &self.path, len)?;
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| {
+            // SAFETY: as in fsync_async.
+            unsafe { raw::glfs_zerofill_async(fd, off, len, cb, data) }
+        })
+        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        // Drop cannot report errors; callers who care use `close()`.
+        let _ = self.close_now();
+    }
+}

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! rpc-bypass (`Volume::posix`): data round trip, 200 open/close cycles
+//! without leaks or hangs, refusal of a live brick, and a brick written in
+//! this mode being healthy for glusterd afterwards.
+//!
+//! The tests in this file run one at a time (they count the process's
+//! threads and fds, and posix's init briefly changes the process umask).
+mod common;
+
+use common::{ensure_glusterd, fd_count, gluster, pattern, thread_count, TestVolume, PREFIX};
+use gfapi::{AlignedBuf, CompletionQueue, Error, Volume};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn skip_unless_supported() -> bool {
+    match gfapi::rpc_bypass_support() {
+        Ok(_) => false,
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            true
+        }
+    }
+}
+
+/// A fresh directory under the temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("{PREFIX}{}-{n}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Aborts the test process if not dropped within `limit` ("never hangs").
+struct Watchdog(Option<mpsc::Sender<()>>);
+
+fn watchdog(limit: Duration, what: &'static str) -> Watchdog {
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+            eprintln!("watchdog: {what} did not finish within {limit:?}");
+            std::process::abort();
+        }
+    });
+    Watchdog(Some(tx))
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn hostname() -> String {
+    let out = Command::new("hostname").output().expect("run hostname");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Wait (briefly) for the thread/fd counts to settle back to `(fds, threads)`.
+fn settles_to(fds: usize, threads: usize) -> (usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = (fd_count(), thread_count());
+        if now == (fds, threads) || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn exercise(fs: &gfapi::Fs, brick: &Path) {
+    assert!(fs.stat("/").unwrap().is_dir(), "root lookup must work");
+    fs.mkdir("/d", 0o755).unwrap();
+
+    // Buffered writes and reads.
+    let data = pattern(1 << 20, 7);
+    let f = fs.create("/d/f", libc::O_RDWR | libc::O_TRUNC, 0o644).unwrap();
+    for (i, chunk) in data.chunks(128 << 10).enumerate() {
+        assert_eq!(f.write_at(chunk, (i * chunk.len()) as u64).unwrap(), chunk.len());
+    }
+    f.fsync().unwrap();
+    let mut back = vec![0u8; data.len()];
+    assert_eq!(f.read_at(&mut back, 0).unwrap(), data.len());
+    assert!(back == data, "read back differs");
+    assert_eq!(f.stat().unwrap().size, data.len() as u64);
+    f.close().unwrap();
+    assert!(std::fs::read(brick.join("d/f")).unwrap() == data, "brick file differs");
+    assert_eq!(fs.stat("/d/f").unwrap().size, data.len() as u64);
+
+    // O_DIRECT, aligned.
+    let dio = pattern(512 << 10, 9);
+    let f = fs
+        .create("/d/direct", libc::O_RDWR | libc::O_TRUNC | libc::O_DIRECT, 0o644)
+        .unwrap();
+    let wbuf = AlignedBuf::from_slice(&dio, 4096).unwrap();
+    assert_eq!(f.write_at(&wbuf, 0).unwrap(), dio.len());
+    f.fdatasync().unwrap();
+    let mut rbuf = AlignedBuf::new(dio.len(), 4096).unwrap();
+    assert_eq!(f.read_at(&mut rbuf, 0).unwrap(), dio.len());
+    assert!(rbuf[..] == dio[..], "O_DIRECT read back differs");
+
+    // Async (completes inline without io-threads, on a worker with them).
+    let q: CompletionQueue<(u32, Vec<u8>)> = CompletionQueue::new();
+    for i in 0..4u32 {
+        f.read_at_async(vec![0u8; 4096], u64::from(i) * 4096, &q, i).unwrap();
+    }
+    let mut done = Vec::new();
+    q.wait(&mut done, 4, 4, Some(Duration::from_secs(10)));
+    assert_eq!(done.len(), 4);
+    for c in &done {
+        let (i, buf) = &c.token;
+        assert_eq!(*c.result.as_ref().unwrap(), 4096);
+        let off = *i as usize * 4096;
+        assert!(buf[..] == dio[off..off + 4096], "async read {i} differs");
+    }
+    f.truncate(4096).unwrap();
+    assert_eq!(f.stat().unwrap().size, 4096);
+    f.close().unwrap();
+
+    fs.unlink("/d/direct").unwrap();
+    assert!(!fs.exists("/d/direct").unwrap());
+    assert!(!brick.join("d/direct").exists());
+    assert_eq!(
+        fs.unlink("/d/direct").unwrap_err().raw_os_error(),
+        Some(libc::ENOENT)
+    );
+}
+
+#[test]
+fn data_written_reads_back_identical() {
+    let _s = serial();
+    if skip_unless_supported() {
+        return;
+    }
+    let _w = watchdog(Duration::from_secs(120), "round trip");
+    for threads in [0, 4] {
+        let brick = TempDir::new("rt");
+        let fs = Volume::posix(brick.path()).io_threads(threads).init().unwrap();
+        exercise(&fs, brick.path());
+        // The brick looks like a brick: root gfid and handle tree.
+        assert!(brick.path().join(".glusterfs/00/00").is_dir());
+        let t = Instant::now();
+        fs.shutdown().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "teardown took {:?}", t.elapsed());
+
+        // Reopen: data is still there.
+        let fs = Volume::posix(brick.path()).init().unwrap();
+        let f = fs.open("/d/f", libc::O_RDONLY).unwrap();
+        let mut back = vec![0u8; 1 << 20];
+        assert_eq!(f.read_at(&mut back, 0).unwrap(), back.len());
+        assert!(back == pattern(1 << 20, 7));
+        f.close().unwrap();
+        fs.shutdown().unwrap();
+    }
+}
+
+#[test]
+fn open_close_200_times_leaves_nothing_behind() {
+    let _s = serial();
+    if skip_unless_supported() {
+        return;
+    }
+    let _w = watchdog(Duration::from_secs(300), "200 open/close cycles");
+    let brick = TempDir::new("cycles");
+    let cycle = |threads: u32| {
+        let fs = Volume::posix(brick.path()).io_threads(threads).init().unwrap();
+        let f = fs.create("/f", libc::O_RDWR, 0o644).unwrap();
+        f.write_at(b"x", 0).unwrap();
+        f.close().unwrap();
+        let t = Instant::now();
+        fs.shutdown().unwrap();
+        t.elapsed()
+    };
+    // Warm up once: libgfapi's process-global state (global syncenv threads,
+    // loaded translators) is created by the first instance and kept.
+    cycle(0);
+    cycle(4);
+    let (fds0, threads0) = (fd_count(), thread_count());
+    let t = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for i in 0..200 {
+        slowest = slowest.max(cycle(if i % 10 == 9 { 4 } else { 0 }));
+    }
+    let total = t.elapsed();
+    eprintln!("200 volume open/close cycles: {total:?}, slowest teardown {slowest:?}");
+    assert!(slowest < Duration::from_secs(2), "slowest teardown {slowest:?}");
+    assert_eq!(settles_to(fds0, threads0), (fds0, threads0), "fds/threads leaked");
+
+    // 200 file open/close cycles on one instance.
+    let fs = Volume::posix(brick.path()).init().unwrap();
+    // gfapi's event threads start asynchronously after init; let them.
+    let mut b = [0u8; 1];
+    fs.open("/f", libc::O_RDONLY).unwrap().read_at(&mut b, 0).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let (fds1, threads1) = (fd_count(), thread_count());
+    for _ in 0..200 {
+        let f = fs.open("/f", libc::O_RDONLY).unwrap();
+        let mut b = [0u8; 1];
+        assert_eq!(f.read_at(&mut b, 0).unwrap(), 1);
+        f.close().unwrap();
+    }
+    assert_eq!(settles_to(fds1, threads1), (fds1, threads1), "file cycles leaked");
+    fs.shutdown().unwrap();
+    assert_eq!(settles_to(fds0, threads0), (fds0, threads0));
+}
+
+/// FUSE mount of a volume on a temp dir, unmounted on drop.
+struct FuseMount(PathBuf);
+
+impl FuseMount {
+    fn new(volume: &str, tag: &str) -> FuseMount {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("{PREFIX}{}-{n}-{tag}-mnt", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "glusterfs", &format!("localhost:/{volume}")])
+            .arg(&dir)
+            .status()
+            .expect("run mount");
+        assert!(st.success(), "FUSE mount of {volume} failed");
+        FuseMount(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for FuseMount {
+    fn drop(&mut self) {
+        let ok = Command::new("umount").arg(&self.0).status().is_ok_and(|s| s.success());
+        if !ok {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A glusterd volume on an existing brick directory; stopped and deleted on
+/// drop (the brick directory belongs to the caller).
+struct GlusterVolume(String);
+
+impl GlusterVolume {
+    fn create_on(brick: &Path, tag: &str) -> GlusterVolume {
+        ensure_glusterd();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
+        let b = format!("{}:{}", hostname(), brick.display());
+        gluster(&["volume", "create", &name, &b, "force"]).unwrap();
+        let v = GlusterVolume(name);
+        gluster(&["volume", "start", &v.0]).unwrap();
+        v
+    }
+}
+
+impl Drop for GlusterVolume {
+    fn drop(&mut self) {
+        let _ = gluster(&["volume", "stop", &self.0, "force"]);
+        if let Err(e) = gluster(&["volume", "delete", &self.0]) {
+            eprintln!("warning: {e}");
+        }
+    }
+}
+
+#[test]
+fn brick_written_in_this_mode_is_healthy_for_glusterd() {
+    let _s = serial();
+    if skip_unless_supported() {
+        return;
+    }
+    let _w = watchdog(Duration::from_secs(300), "glusterd health check");
+    let parent = TempDir::new("health");
+    let brick = parent.path().join("brick");
+    std::fs::create_dir(&brick).unwrap();
+
+    let a = pattern(3 << 20, 11);
+    let b = pattern(1000, 12);
+    {
+        let fs = Volume::posix(&brick).init().unwrap();
+        fs.mkdir("/dir", 0o755).unwrap();
+        let f = fs.create("/a", libc::O_WRONLY | libc::O_TRUNC, 0o644).unwrap();
+        f.write_at(&a, 0).unwrap();
+        f.close().unwrap();
+        let f = fs.create("/dir/b", libc::O_WRONLY | libc::O_TRUNC, 0o600).unwrap();
+        f.write_at(&b, 0).unwrap();
+        f.close().unwrap();
+        let f = fs.create("/gone", libc::O_WRONLY, 0o644).unwrap();
+        f.close().unwrap();
+        fs.unlink("/gone").unwrap();
+        fs.shutdown().unwrap();
+    }
+    assert!(gfapi::brick_users(&brick).unwrap().is_empty());
+
+    let vol = GlusterVolume::create_on(&brick, "health");
+    let status = gluster(&["volume", "status", &vol.0]).unwrap();
+    let brick_line = status
+        .lines()
+        .find(|l| l.starts_with("Brick "))
+        .unwrap_or_else(|| panic!("no brick in status: {status}"));
+    assert!(brick_line.contains(" Y "), "brick not online: {brick_line}");
+    {
+        let m = FuseMount::new(&vol.0, "health");
+        assert!(std::fs::read(m.path().join("a")).unwrap() == a, "a differs via FUSE");
+        assert!(std::fs::read(m.path().join("dir/b")).unwrap() == b, "dir/b differs via FUSE");
+        assert!(!m.path().join("gone").exists());
+        let mut names: Vec<_> = std::fs::read_dir(m.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a", "dir"]);
+        // And it keeps working as a volume.
+        std::fs::write(m.path().join("dir/c"), b"via fuse").unwrap();
+        assert_eq!(std::fs::read(m.path().join("dir/c")).unwrap(), b"via fuse");
+    }
+
+    // While the volume runs, rpc-bypass refuses to write, allows reading.
+    let users = gfapi::brick_users(&brick).unwrap();
+    assert!(
+        users.iter().any(|u| u.process == "glusterfsd"),
+        "brick process not detected: {users:?}"
+    );
+    match Volume::posix(&brick).init() {
+        Err(Error::BrickInUse { detail, .. }) => assert!(detail.contains("glusterfsd"), "{detail}"),
+        other => panic!("expected BrickInUse, got {other:?}"),
+    }
+    {
+        let fs = Volume::posix(&brick).read_only(true).init().unwrap();
+        let f = fs.open("/dir/c", libc::O_RDONLY).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(f.read_at(&mut buf, 0).unwrap(), 8);
+        assert_eq!(&buf, b"via fuse");
+        f.close().unwrap();
+        let e = fs.create("/nope", libc::O_WRONLY, 0o644).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EROFS));
+        assert_eq!(fs.unlink("/a").unwrap_err().raw_os_error(), Some(libc::EROFS));
+        fs.shutdown().unwrap();
+    }
+
+    // Stopped: no brick process, the volume is not started -> allowed again.
+    gluster(&["volume", "stop", &vol.0, "force"]).unwrap();
+    {
+        let fs = Volume::posix(&brick).init().unwrap();
+        assert_eq!(fs.stat("/dir/c").unwrap().size, 8);
+        fs.shutdown().unwrap();
+    }
+    drop(vol);
+}
+
+#[test]
+fn refuses_a_live_brick_of_a_started_volume() {
+    let _s = serial();
+    if skip_unless_supported() {
+        return;
+    }
+    // A started volume made by the shared helper (its own brick process).
+    let vol = TestVolume::create("bypass-live");
+    let e = Volume::posix(vol.brick()).init().unwrap_err();
+    assert!(matches!(e, Error::BrickInUse { .. }), "{e}");
+    assert!(e.to_string().contains("refusing to open brick"), "{e}");
+    // io::Error conversion keeps a sensible kind.
+    let io: std::io::Error = e.into();
+    assert_eq!(io.kind(), std::io::ErrorKind::Other);
+}

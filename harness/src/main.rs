@@ -1,0 +1,106 @@
+//! glusterrs-bench: runs fio jobs across GlusterFS setups and peers
+//! (base, fuse, bypass, bypass-custom, rpc-bypass, gfapi, gfapi_async),
+//! writes CSV, the seed-style table and plots, and compares runs.
+
+mod cluster;
+mod compare;
+mod export;
+mod fio;
+mod jobfile;
+mod plot;
+mod report;
+mod run;
+mod setup;
+mod sys;
+mod volfile;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "glusterrs-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Bring up a volume (or use --server), run the jobs on every setup, write
+    /// results/<run>/{results.csv,summary.md,run.json,plots/,raw/} and results/latest.
+    Run(Box<run::RunArgs>),
+    /// Judge each setup's ratio to base in CURRENT against BASELINE (run
+    /// directories or results.csv files); exits 1 naming any regression.
+    Compare {
+        baseline: PathBuf,
+        current: PathBuf,
+        /// Allowed fall of a setup's ratio to base, as a fraction.
+        #[arg(long, default_value_t = 0.15)]
+        tolerance: f64,
+    },
+    /// Re-write summary.md and plots of a run directory from its results.csv.
+    Report {
+        dir: PathBuf,
+        #[arg(long)]
+        no_plots: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("glusterrs-bench: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<u8> {
+    match Cli::parse().cmd {
+        Cmd::Run(args) => Ok(run::run(*args)? as u8),
+        Cmd::Compare {
+            baseline,
+            current,
+            tolerance,
+        } => {
+            let b = report::Report::load(&baseline)?;
+            let c = report::Report::load(&current)?;
+            let verdicts = compare::compare(&b, &c, tolerance);
+            print!("{}", compare::render(&verdicts, tolerance));
+            let bad: Vec<_> = verdicts.iter().filter(|v| v.is_failure()).collect();
+            if verdicts.is_empty() {
+                eprintln!("compare: nothing to judge (no setup besides base in both runs)");
+                return Ok(1);
+            }
+            if bad.is_empty() {
+                println!("no regression");
+                Ok(0)
+            } else {
+                for v in bad {
+                    println!(
+                        "REGRESSION: {} / {}: ratio to base {} -> {}{}",
+                        v.job,
+                        v.setup,
+                        v.baseline_ratio.map_or("—".into(), |r| format!("{r:.3}")),
+                        v.current_ratio.map_or("—".into(), |r| format!("{r:.3}")),
+                        v.change().map_or(" (no numbers now)".into(), |c| format!(
+                            " ({:+.1}%)",
+                            c * 100.0
+                        ))
+                    );
+                }
+                Ok(1)
+            }
+        }
+        Cmd::Report { dir, no_plots } => {
+            let rep = report::Report::load(&dir)?;
+            run::write_outputs(&rep, &dir, !no_plots)?;
+            println!("{}", export::markdown(&rep));
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The setups compared by a run and the fio options each one needs.
+
+use std::path::PathBuf;
+
+use crate::jobfile::Options;
+
+pub const ALL: &[&str] = crate::report::SETUP_ORDER;
+
+/// Where things are for this run; a `None`/`Err` says why a setup cannot run.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub volume: String,
+    /// Host fio's gfapi engines and libglusterrs connect to.
+    pub server_host: String,
+    pub port: u16,
+    /// Plain directory holding the same files (the brick, for one brick).
+    pub base_dir: Result<PathBuf, String>,
+    pub mount: Result<PathBuf, String>,
+    pub engine: Result<PathBuf, String>,
+    pub client_volfile: Result<PathBuf, String>,
+    pub posix_volfile: Result<PathBuf, String>,
+    /// fio client/server mode: setups needing a local path cannot run.
+    pub clients: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    Run(Options),
+    /// Does not apply here (reason).
+    Skip(String),
+    /// Should apply but something it needs is broken (reason).
+    Fail(String),
+}
+
+fn opts(pairs: &[(&str, String)]) -> Options {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn local_only(env: &Env, setup: &str) -> Option<Availability> {
+    (!env.clients.is_empty()).then(|| {
+        Availability::Skip(format!(
+            "{setup} needs a local path on every fio client; not run in client/server mode"
+        ))
+    })
+}
+
+/// The fio options for `setup`, or why it cannot run.
+pub fn options(setup: &str, env: &Env) -> Availability {
+    let engine = || {
+        env.engine
+            .as_ref()
+            .map(|p| format!("external:{}", p.display()))
+            .map_err(|e| Availability::Fail(e.clone()))
+    };
+    let with_port = |mut o: Options| {
+        if env.port != 24007 {
+            o.push(("port".into(), env.port.to_string()));
+        }
+        o
+    };
+    match setup {
+        "base" => {
+            if let Some(a) = local_only(env, setup) {
+                return a;
+            }
+            match &env.base_dir {
+                Ok(d) => Availability::Run(opts(&[
+                    ("ioengine", "libaio".into()),
+                    ("directory", d.display().to_string()),
+                ])),
+                Err(e) => Availability::Skip(e.clone()),
+            }
+        }
+        "fuse" => {
+            if let Some(a) = local_only(env, setup) {
+                return a;
+            }
+            match &env.mount {
+                Ok(d) => Availability::Run(opts(&[
+                    ("ioengine", "libaio".into()),
+                    ("directory", d.display().to_string()),
+                ])),
+                Err(e) => Availability::Fail(e.clone()),
+            }
+        }
+        "bypass" => match engine() {
+            Ok(e) => Availability::Run(with_port(opts(&[
+                ("ioengine", e),
+                ("volume", env.volume.clone()),
+                ("brick", env.server_host.clone()),
+            ]))),
+            Err(a) => a,
+        },
+        "bypass-custom" | "rpc-bypass" => {
+            if let Some(a) = local_only(env, setup) {
+                return a;
+            }
+            let e = match engine() {
+                Ok(e) => e,
+                Err(a) => return a,
+            };
+            let vf = if setup == "bypass-custom" {
+                &env.client_volfile
+            } else {
+                &env.posix_volfile
+            };
+            match vf {
+                Ok(p) => Availability::Run(opts(&[
+                    ("ioengine", e),
+                    ("volume", env.volume.clone()),
+                    ("volfile", p.display().to_string()),
+                ])),
+                Err(e) => Availability::Skip(e.clone()),
+            }
+        }
+        "gfapi" | "gfapi_async" => Availability::Run(opts(&[
+            ("ioengine", setup.into()),
+            ("volume", env.volume.clone()),
+            ("brick", env.server_host.clone()),
+        ])),
+        other => Availability::Fail(format!("unknown setup {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env {
+            volume: "v".into(),
+            server_host: "localhost".into(),
+            port: 24007,
+            base_dir: Ok("/b/0".into()),
+            mount: Ok("/m".into()),
+            engine: Ok("/t/libglusterrs.so".into()),
+            client_volfile: Ok("/w/client.vol".into()),
+            posix_volfile: Err("rpc-bypass needs one brick holding every file".into()),
+            clients: vec![],
+        }
+    }
+
+    #[test]
+    fn every_setup_has_an_answer() {
+        let e = env();
+        for s in ALL {
+            let a = options(s, &e);
+            assert_ne!(a, Availability::Skip(String::new()), "{s}");
+        }
+        assert_eq!(
+            options("bypass", &e),
+            Availability::Run(opts(&[
+                ("ioengine", "external:/t/libglusterrs.so".into()),
+                ("volume", "v".into()),
+                ("brick", "localhost".into()),
+            ]))
+        );
+        assert!(
+            matches!(options("rpc-bypass", &e), Availability::Skip(r) if r.contains("one brick"))
+        );
+    }
+
+    #[test]
+    fn missing_engine_fails_bypass_setups_with_reason() {
+        let mut e = env();
+        e.engine = Err("libglusterrs.so not found".into());
+        for s in ["bypass", "bypass-custom"] {
+            assert!(matches!(options(s, &e), Availability::Fail(r) if r.contains("not found")));
+        }
+        assert!(matches!(options("gfapi", &e), Availability::Run(_)));
+    }
+
+    #[test]
+    fn client_mode_skips_local_path_setups_and_sets_port() {
+        let mut e = env();
+        e.clients = vec!["h1".into()];
+        e.port = 24008;
+        for s in ["base", "fuse", "bypass-custom", "rpc-bypass"] {
+            assert!(matches!(options(s, &e), Availability::Skip(_)), "{s}");
+        }
+        match options("bypass", &e) {
+            Availability::Run(o) => assert!(o.contains(&("port".into(), "24008".into()))),
+            other => panic!("{other:?}"),
+        }
+    }
+}

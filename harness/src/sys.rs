@@ -1,0 +1,279 @@
+//! Process plumbing: the interrupt flag set by SIGINT/SIGTERM, external
+//! commands run without a shell (each in its own process group, so a
+//! terminal Ctrl-C reaches only the harness, which then stops them in
+//! order), and the LIFO teardown stack.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    // Only async-signal-safe work here: two atomic stores.
+    SIGNAL.store(sig, Ordering::SeqCst);
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Routes SIGINT, SIGTERM and SIGHUP to the interrupt flag.
+pub fn install_signal_handlers() -> Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction is a valid starting value; the handler
+        // only stores to atomics, which is async-signal-safe; sa_mask is
+        // initialised with sigemptyset before use.
+        let rc = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            bail!("sigaction({sig}): {}", std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The signal that interrupted the run, if any.
+pub fn signal() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// Error returned when the run was interrupted.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by signal {}", signal().unwrap_or(0))
+    }
+}
+impl std::error::Error for Interrupted {}
+
+pub fn check_interrupted() -> Result<()> {
+    if interrupted() {
+        return Err(Interrupted.into());
+    }
+    Ok(())
+}
+
+/// A command in its own process group with stdin closed.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(program);
+    c.stdin(Stdio::null()).process_group(0);
+    c
+}
+
+/// Output of a finished command.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Runs to completion, capturing output. Not interruptible on purpose:
+/// used for short management commands, including teardown.
+pub fn output(mut cmd: Command) -> Result<Output> {
+    let what = describe(&cmd);
+    let out = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    Ok(Output {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Runs and fails (with its output) unless it exits 0.
+pub fn run(cmd: Command) -> Result<Output> {
+    let what = describe(&cmd);
+    let out = output(cmd)?;
+    if !out.status.success() {
+        bail!(
+            "`{what}` failed ({}): {}{}",
+            out.status,
+            out.stdout.trim(),
+            if out.stderr.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" {}", out.stderr.trim())
+            }
+        );
+    }
+    Ok(out)
+}
+
+/// How a watched child ended.
+#[derive(Debug)]
+pub enum Ended {
+    Exited(ExitStatus),
+    TimedOut,
+    Interrupted,
+}
+
+/// Waits for `child` (started with [`command`]), polling the interrupt flag.
+/// On interrupt or timeout the child's whole process group gets SIGINT, then
+/// SIGKILL after `grace`; it is always reaped before returning.
+pub fn watch(child: &mut Child, timeout: Option<Duration>, grace: Duration) -> Result<Ended> {
+    let start = Instant::now();
+    let mut reason = None;
+    loop {
+        if let Some(st) = child.try_wait()? {
+            return Ok(match reason {
+                None => Ended::Exited(st),
+                Some(r) => r,
+            });
+        }
+        if reason.is_none() {
+            if interrupted() {
+                reason = Some(Ended::Interrupted);
+            } else if timeout.is_some_and(|t| start.elapsed() > t) {
+                reason = Some(Ended::TimedOut);
+            }
+            if let Some(r) = reason {
+                kill_group(child.id(), libc::SIGINT);
+                let deadline = Instant::now() + grace;
+                while Instant::now() < deadline {
+                    if child.try_wait()?.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if child.try_wait()?.is_none() {
+                    kill_group(child.id(), libc::SIGKILL);
+                }
+                child.wait()?;
+                return Ok(r);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kill_group(pid: u32, sig: i32) {
+    // SAFETY: kill(2) with a negative pid signals the process group the
+    // child leads (it was started with process_group(0)); no memory is shared.
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), sig);
+    }
+}
+
+/// `sync; echo 3 > /proc/sys/vm/drop_caches`.
+pub fn drop_caches() -> Result<()> {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    std::fs::write("/proc/sys/vm/drop_caches", "3\n").context("writing /proc/sys/vm/drop_caches")
+}
+
+type Step = Box<dyn FnOnce() -> Result<()>>;
+
+/// Teardown actions run in reverse order of registration when dropped
+/// (normal end, error, panic unwind, or after an interrupt).
+#[derive(Default)]
+pub struct Teardown {
+    steps: Vec<(String, Step)>,
+    pub verbose: bool,
+}
+
+impl Teardown {
+    pub fn push(&mut self, what: impl Into<String>, f: impl FnOnce() -> Result<()> + 'static) {
+        self.steps.push((what.into(), Box::new(f)));
+    }
+
+    /// Runs every step now; returns the failures.
+    pub fn run(&mut self) -> Vec<anyhow::Error> {
+        let mut errors = Vec::new();
+        while let Some((what, f)) = self.steps.pop() {
+            if self.verbose {
+                eprintln!("teardown: {what}");
+            }
+            if let Err(e) = f() {
+                eprintln!("teardown: {what} failed: {e:#}");
+                errors.push(anyhow!("{what}: {e:#}"));
+            }
+        }
+        errors
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn teardown_runs_in_reverse_even_after_a_failure() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        {
+            let mut t = Teardown::default();
+            for i in 0..3 {
+                let l = log.clone();
+                t.push(format!("step {i}"), move || {
+                    l.borrow_mut().push(i);
+                    if i == 1 {
+                        bail!("boom");
+                    }
+                    Ok(())
+                });
+            }
+        }
+        assert_eq!(*log.borrow(), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn run_reports_failures_and_no_shell_is_involved() {
+        let mut c = command("printf");
+        c.arg("%s").arg("a;b $(x)");
+        assert_eq!(run(c).unwrap().stdout, "a;b $(x)");
+        let e = run(command("false")).unwrap_err();
+        assert!(e.to_string().contains("`false` failed"), "{e}");
+    }
+
+    #[test]
+    fn watch_times_out_and_kills_the_group() {
+        let mut c = command("sleep");
+        c.arg("30");
+        let mut child = c.spawn().unwrap();
+        let t = Instant::now();
+        let ended = watch(
+            &mut child,
+            Some(Duration::from_millis(200)),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        assert!(matches!(ended, Ended::TimedOut), "{ended:?}");
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+}
