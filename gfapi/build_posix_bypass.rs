@@ -89,9 +89,11 @@ pub fn generate(lib: &pkg_config::Library, include_dirs: &[PathBuf]) {
         .allowlist_type(
             "_glusterfs_ctx|glusterfs_ctx_t|_xlator|xlator_t|_glusterfs_graph|glusterfs_graph_t|\
              event_pool|gf_ctx_tw|_loc|loc_t|_inode|inode_t|xlator_api_t|xlator_fops|\
-             volume_opt_list_t",
+             volume_opt_list_t|glusterfs_event_t",
         )
-        .allowlist_function("xlator_volopt_dynload|gf_event_dispatch_destroy|_gf_ref_put")
+        .allowlist_function(
+            "xlator_volopt_dynload|xlator_notify|gf_event_dispatch_destroy|_gf_ref_put",
+        )
         .layout_tests(false)
         .derive_default(false)
         .derive_debug(false)
@@ -110,7 +112,10 @@ pub fn generate(lib: &pkg_config::Library, include_dirs: &[PathBuf]) {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"))
         .join("glusterfs_internal.rs");
     if let Err(e) = bindings.write_to_file(&out) {
-        println!("cargo:warning=gfapi: rpc-bypass disabled: cannot write {}: {e}", out.display());
+        println!(
+            "cargo:warning=gfapi: rpc-bypass disabled: cannot write {}: {e}",
+            out.display()
+        );
         return;
     }
     println!("cargo:rustc-cfg=gfapi_posix_bypass");

@@ -50,8 +50,8 @@ pub use aio::{Completion, CompletionQueue};
 pub use buf::{AlignedBuf, IoBuf, IoBufMut};
 pub use error::{Error, Result};
 pub use file::File;
-pub use posix_bypass::{brick_users, rpc_bypass_support, BrickUser};
 pub use fs::{background_teardowns, wait_background_teardowns, Fs, Stat, Teardown};
+pub use posix_bypass::{brick_users, rpc_bypass_support, BrickUser};
 pub use volume::{
     log_level, Transport, Volume, DEFAULT_INIT_TIMEOUT, DEFAULT_LOG_FILE, DEFAULT_LOG_LEVEL,
 };

@@ -84,7 +84,6 @@
 //! Several instances inside *one* process on the same directory are allowed
 //! (fio jobs), but must not create or remove the same names concurrently.
 
-use std::ffi::{CStr, CString};
 use std::fmt;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -238,7 +237,11 @@ pub fn brick_users(dir: impl AsRef<Path>) -> io::Result<Vec<BrickUser>> {
     let mut users = Vec::new();
     for entry in std::fs::read_dir("/proc")? {
         let Ok(entry) = entry else { continue };
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == me {
@@ -353,9 +356,12 @@ fn unlink_dir_nonempty(dir: &Path) -> bool {
 }
 
 /// Volfile text for `dir` (already canonical, no newline).
+#[cfg_attr(not(gfapi_posix_bypass), allow(dead_code))]
 fn volfile_text(dir: &Path, read_only: bool, io_threads: u32) -> Vec<u8> {
     let mut v = Vec::new();
-    v.extend_from_slice(b"volume rpc-bypass-posix\n    type storage/posix\n    option directory \"");
+    v.extend_from_slice(
+        b"volume rpc-bypass-posix\n    type storage/posix\n    option directory \"",
+    );
     for &b in dir.as_os_str().as_bytes() {
         if b == b'"' || b == b'\\' {
             v.push(b'\\');
@@ -395,8 +401,10 @@ fn volfile_text(dir: &Path, read_only: bool, io_threads: u32) -> Vec<u8> {
 
 /// A volfile in the temp dir, removed on drop (gfapi reads it during
 /// `glfs_init` only).
+#[cfg_attr(not(gfapi_posix_bypass), allow(dead_code))]
 struct TempVolfile(PathBuf);
 
+#[cfg_attr(not(gfapi_posix_bypass), allow(dead_code))]
 impl TempVolfile {
     fn create(text: &[u8]) -> io::Result<TempVolfile> {
         use std::os::unix::fs::OpenOptionsExt;
@@ -457,8 +465,7 @@ pub(crate) fn init(
         detail,
         source,
     };
-    let dir = std::fs::canonicalize(dir)
-        .map_err(|e| init_err("brick directory".into(), e))?;
+    let dir = std::fs::canonicalize(dir).map_err(|e| init_err("brick directory".into(), e))?;
     if !dir.is_dir() {
         return Err(init_err(
             "brick path is not a directory".into(),
@@ -477,9 +484,14 @@ pub(crate) fn init(
     }
 
     if !cfg.force {
-        let users = brick_users(&dir).map_err(|e| init_err("cannot check brick users".into(), e))?;
+        let users =
+            brick_users(&dir).map_err(|e| init_err("cannot check brick users".into(), e))?;
         if !users.is_empty() {
-            let list = users.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let list = users
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             if !cfg.read_only {
                 return Err(Error::BrickInUse {
                     dir: dir.clone(),
@@ -567,6 +579,7 @@ mod imp {
 
     use super::*;
     use crate::raw;
+    use std::ffi::{CStr, CString};
     use std::ptr::{self, addr_of, addr_of_mut, NonNull};
     use std::sync::{Mutex, OnceLock, PoisonError};
     use std::time::Duration;
@@ -683,9 +696,11 @@ mod imp {
             gi::xlator_volopt_dynload(ty.as_ptr() as *mut libc::c_char, &mut handle, &mut opts)
         };
         if rc != 0 || handle.is_null() {
-            return Err("cannot load the storage/posix translator (glusterfs-common \
+            return Err(
+                "cannot load the storage/posix translator (glusterfs-common \
                         installed?)"
-                .into());
+                    .into(),
+            );
         }
         // SAFETY: handle is a live dlopen handle; symbol name is a C string.
         let api = unsafe { libc::dlsym(handle, c"xlator_api".as_ptr()) } as *mut gi::xlator_api_t;
@@ -751,8 +766,10 @@ mod imp {
     fn xlator_dir_version(path: &str) -> Option<String> {
         let parts: Vec<&str> = path.split('/').collect();
         parts.windows(3).find_map(|w| {
-            (w[0] == "glusterfs" && w[2] == "xlator" && w[1].starts_with(|c: char| c.is_ascii_digit()))
-                .then(|| w[1].to_string())
+            (w[0] == "glusterfs"
+                && w[2] == "xlator"
+                && w[1].starts_with(|c: char| c.is_ascii_digit()))
+            .then(|| w[1].to_string())
         })
     }
 
@@ -769,12 +786,56 @@ mod imp {
             let Some((a, b)) = range.split_once('-') else {
                 return false;
             };
-            let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else {
+            let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            else {
                 return false;
             };
             perms.as_bytes().get(1) == Some(&b'w') && a <= addr && addr + len <= b
         })
     }
+
+    static IOT_PINNED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+
+    /// Workaround 6, part 1: keep `performance/io-threads` loaded for the
+    /// life of the process. Its worker threads are detached and still run a
+    /// few instructions of io-threads.so after signalling their exit; gluster
+    /// dlcloses the translator at the end of `glfs_fini`, so a worker
+    /// preempted at that point would execute unmapped code (observed as
+    /// SIGSEGV under CPU load). An extra dlopen reference prevents the unmap.
+    fn pin_io_threads() -> Result<()> {
+        IOT_PINNED
+            .get_or_init(|| {
+                let mut handle: *mut libc::c_void = ptr::null_mut();
+                // SAFETY: all-zero is a valid volume_opt_list_t.
+                let mut opts: gi::volume_opt_list_t = unsafe { std::mem::zeroed() };
+                // SAFETY: valid C string (not modified), out-pointers to
+                // live locals; called after glfs_new.
+                let rc = unsafe {
+                    gi::xlator_volopt_dynload(
+                        c"performance/io-threads".as_ptr() as *mut libc::c_char,
+                        &mut handle,
+                        &mut opts,
+                    )
+                };
+                if rc != 0 || handle.is_null() {
+                    Err("cannot load performance/io-threads".into())
+                } else {
+                    Ok(()) // handle deliberately never closed
+                }
+            })
+            .clone()
+            .map_err(Error::Unsupported)
+    }
+
+    /// Workaround 6, part 2: the io-threads instance's `fini`. io-threads'
+    /// own `fini` frees its conf right after the workers' count reaches
+    /// zero, but each worker unlocks `conf->mutex` once more after
+    /// decrementing that count (io-threads.c, `iot_worker`), so the free
+    /// races with that unlock. The workers were already stopped by
+    /// [`stop_io_threads`] before `glfs_fini`, so there is nothing left to
+    /// do but keep the conf alive: it is leaked (a few KiB per io-threads
+    /// instance).
+    unsafe extern "C" fn iot_fini_keep_conf(_this: *mut gi::xlator_t) {}
 
     pub(super) fn support_version() -> Result<String> {
         // probe() needs libglusterfs' globals, which glfs_new sets up.
@@ -857,7 +918,10 @@ mod imp {
 
         // SAFETY: valid C string.
         let Some(fs) = NonNull::new(unsafe { raw::glfs_new(GLFS_NAME.as_ptr()) }) else {
-            return Err(init_err("glfs_new failed".into(), crate::error::last_errno_error()));
+            return Err(init_err(
+                "glfs_new failed".into(),
+                crate::error::last_errno_error(),
+            ));
         };
         let fail = |e: Error| {
             fini_plain(fs);
@@ -866,7 +930,10 @@ mod imp {
         // SAFETY: fresh uninitialised instance; valid C strings.
         unsafe {
             if raw::glfs_set_volfile(fs.as_ptr(), c_volfile.as_ptr()) != 0 {
-                return fail(init_err("glfs_set_volfile failed".into(), crate::error::last_errno_error()));
+                return fail(init_err(
+                    "glfs_set_volfile failed".into(),
+                    crate::error::last_errno_error(),
+                ));
             }
             if raw::glfs_set_logging(fs.as_ptr(), c_log.as_ptr(), log_level) != 0 {
                 return fail(init_err(
@@ -875,7 +942,8 @@ mod imp {
                 ));
             }
             for (x, k, v) in &c_opts {
-                if raw::glfs_set_xlator_option(fs.as_ptr(), x.as_ptr(), k.as_ptr(), v.as_ptr()) != 0 {
+                if raw::glfs_set_xlator_option(fs.as_ptr(), x.as_ptr(), k.as_ptr(), v.as_ptr()) != 0
+                {
                     return fail(init_err(
                         format!("glfs_set_xlator_option({x:?}, {k:?}, {v:?}) failed"),
                         crate::error::last_errno_error(),
@@ -885,6 +953,11 @@ mod imp {
         }
         if let Err(e) = support() {
             return fail(e);
+        }
+        if cfg.io_threads > 0 {
+            if let Err(e) = pin_io_threads() {
+                return fail(e);
+            }
         }
         // SAFETY: fs is a fresh glfs_t from glfs_new with the volfile set.
         let ctx = match unsafe { ctx_of(fs, &c_volfile) } {
@@ -1004,7 +1077,10 @@ mod imp {
         // SAFETY: ctx validated by ctx_of; fields are plain list heads and
         // pthread objects not yet used by anyone.
         unsafe {
-            for h in [addr_of_mut!((*ctx).janitor_fds), addr_of_mut!((*ctx).diskth_xl)] {
+            for h in [
+                addr_of_mut!((*ctx).janitor_fds),
+                addr_of_mut!((*ctx).diskth_xl),
+            ] {
                 (*h).next = h;
                 (*h).prev = h;
             }
@@ -1051,6 +1127,10 @@ mod imp {
                 if ty(xl) == "storage/posix" {
                     posix_ok = (*xl).fops as usize == fops;
                 }
+                if ty(xl) == "performance/io-threads" {
+                    // Workaround 6: see iot_fini_keep_conf.
+                    (*xl).fini = Some(iot_fini_keep_conf);
+                }
                 xl = (*xl).next;
                 n += 1;
             }
@@ -1076,6 +1156,7 @@ mod imp {
             let graph = (*ctx).active;
             let mut tw: *mut gi::gf_ctx_tw = ptr::null_mut();
             if !graph.is_null() {
+                stop_io_threads(graph);
                 // 3: let posix answer PARENT_DOWN with CHILD_DOWN.
                 let top = (*graph).top as *mut gi::xlator_t;
                 if !top.is_null() {
@@ -1096,6 +1177,35 @@ mod imp {
                 gi::_gf_ref_put(addr_of_mut!((*tw)._ref));
             }
             rc
+        }
+    }
+
+    /// Workaround 6, part 3: stop io-threads' workers before `glfs_fini`.
+    /// posix's `CHILD_DOWN` goes straight to io-threads' parent
+    /// (`default_notify(this->parents->xlator, ...)`), so io-threads'
+    /// `notify` never sees it, and its workers would only be stopped by its
+    /// `fini` — which [`iot_fini_keep_conf`] replaces. A `PARENT_DOWN` whose
+    /// victim is not `cleanup_starting` makes io-threads run
+    /// `iot_exit_threads` (waits until the workers have left their loop) and
+    /// is ignored by posix.
+    unsafe fn stop_io_threads(graph: *mut gi::glusterfs_graph_t) {
+        // SAFETY: graph of a live, initialised instance with no fops in
+        // flight; the translator list is immutable after init.
+        unsafe {
+            let mut xl = (*graph).first as *mut gi::xlator_t;
+            let mut n = 0;
+            while !xl.is_null() && n < 16 {
+                let ty = (*xl).type_;
+                if !ty.is_null() && CStr::from_ptr(ty) == c"performance/io-threads" {
+                    gi::xlator_notify(
+                        xl,
+                        gi::glusterfs_event_t_GF_EVENT_PARENT_DOWN as i32,
+                        xl as *mut libc::c_void,
+                    );
+                }
+                xl = (*xl).next;
+                n += 1;
+            }
         }
     }
 
@@ -1157,7 +1267,9 @@ mod imp {
         }
         // SAFETY (all reads below): fields of the live pool read under its
         // mutex by wait_pool.
-        let active = |p: *mut gi::event_pool| unsafe { ptr::read_volatile(addr_of!((*p).activethreadcount)) };
+        let active = |p: *mut gi::event_pool| unsafe {
+            ptr::read_volatile(addr_of!((*p).activethreadcount))
+        };
         // 1.
         // SAFETY: pool alive until glfs_fini, which runs after this fn.
         unsafe { wait_pool(pool, Duration::from_secs(5), |p| active(p) > 0) };
@@ -1209,11 +1321,16 @@ mod imp {
         #[test]
         fn version_from_xlator_path() {
             assert_eq!(
-                xlator_dir_version("/usr/lib/x86_64-linux-gnu/glusterfs/10.3/xlator/storage/posix.so")
-                    .as_deref(),
+                xlator_dir_version(
+                    "/usr/lib/x86_64-linux-gnu/glusterfs/10.3/xlator/storage/posix.so"
+                )
+                .as_deref(),
                 Some("10.3")
             );
-            assert_eq!(xlator_dir_version("/usr/lib64/glusterfs/11.1/xlator/x.so").as_deref(), Some("11.1"));
+            assert_eq!(
+                xlator_dir_version("/usr/lib64/glusterfs/11.1/xlator/x.so").as_deref(),
+                Some("11.1")
+            );
             assert_eq!(xlator_dir_version("/opt/posix.so"), None);
         }
 
@@ -1249,13 +1366,21 @@ mod tests {
     fn volfile_quotes_the_directory() {
         let t = volfile_text(Path::new("/a \"b\"\\c"), false, 0);
         let t = String::from_utf8(t).unwrap();
-        assert!(t.contains("option directory \"/a \\\"b\\\"\\\\c\"\n"), "{t}");
+        assert!(
+            t.contains("option directory \"/a \\\"b\\\"\\\\c\"\n"),
+            "{t}"
+        );
         assert!(t.contains("option health-check-interval 0"));
         assert!(!t.contains("read-only"));
         let ro = String::from_utf8(volfile_text(Path::new("/b"), true, 0)).unwrap();
-        assert!(ro.contains("type features/read-only") && ro.contains("subvolumes rpc-bypass-posix"));
+        assert!(
+            ro.contains("type features/read-only") && ro.contains("subvolumes rpc-bypass-posix")
+        );
         let both = String::from_utf8(volfile_text(Path::new("/b"), true, 8)).unwrap();
-        assert!(both.contains("option thread-count 8\n    subvolumes rpc-bypass-posix"), "{both}");
+        assert!(
+            both.contains("option thread-count 8\n    subvolumes rpc-bypass-posix"),
+            "{both}"
+        );
         assert!(both.contains("subvolumes rpc-bypass-io-threads"), "{both}");
     }
 

@@ -101,9 +101,14 @@ fn exercise(fs: &gfapi::Fs, brick: &Path) {
 
     // Buffered writes and reads.
     let data = pattern(1 << 20, 7);
-    let f = fs.create("/d/f", libc::O_RDWR | libc::O_TRUNC, 0o644).unwrap();
+    let f = fs
+        .create("/d/f", libc::O_RDWR | libc::O_TRUNC, 0o644)
+        .unwrap();
     for (i, chunk) in data.chunks(128 << 10).enumerate() {
-        assert_eq!(f.write_at(chunk, (i * chunk.len()) as u64).unwrap(), chunk.len());
+        assert_eq!(
+            f.write_at(chunk, (i * chunk.len()) as u64).unwrap(),
+            chunk.len()
+        );
     }
     f.fsync().unwrap();
     let mut back = vec![0u8; data.len()];
@@ -111,13 +116,20 @@ fn exercise(fs: &gfapi::Fs, brick: &Path) {
     assert!(back == data, "read back differs");
     assert_eq!(f.stat().unwrap().size, data.len() as u64);
     f.close().unwrap();
-    assert!(std::fs::read(brick.join("d/f")).unwrap() == data, "brick file differs");
+    assert!(
+        std::fs::read(brick.join("d/f")).unwrap() == data,
+        "brick file differs"
+    );
     assert_eq!(fs.stat("/d/f").unwrap().size, data.len() as u64);
 
     // O_DIRECT, aligned.
     let dio = pattern(512 << 10, 9);
     let f = fs
-        .create("/d/direct", libc::O_RDWR | libc::O_TRUNC | libc::O_DIRECT, 0o644)
+        .create(
+            "/d/direct",
+            libc::O_RDWR | libc::O_TRUNC | libc::O_DIRECT,
+            0o644,
+        )
         .unwrap();
     let wbuf = AlignedBuf::from_slice(&dio, 4096).unwrap();
     assert_eq!(f.write_at(&wbuf, 0).unwrap(), dio.len());
@@ -129,7 +141,8 @@ fn exercise(fs: &gfapi::Fs, brick: &Path) {
     // Async (completes inline without io-threads, on a worker with them).
     let q: CompletionQueue<(u32, Vec<u8>)> = CompletionQueue::new();
     for i in 0..4u32 {
-        f.read_at_async(vec![0u8; 4096], u64::from(i) * 4096, &q, i).unwrap();
+        f.read_at_async(vec![0u8; 4096], u64::from(i) * 4096, &q, i)
+            .unwrap();
     }
     let mut done = Vec::new();
     q.wait(&mut done, 4, 4, Some(Duration::from_secs(10)));
@@ -162,13 +175,20 @@ fn data_written_reads_back_identical() {
     let _w = watchdog(Duration::from_secs(120), "round trip");
     for threads in [0, 4] {
         let brick = TempDir::new("rt");
-        let fs = Volume::posix(brick.path()).io_threads(threads).init().unwrap();
+        let fs = Volume::posix(brick.path())
+            .io_threads(threads)
+            .init()
+            .unwrap();
         exercise(&fs, brick.path());
         // The brick looks like a brick: root gfid and handle tree.
         assert!(brick.path().join(".glusterfs/00/00").is_dir());
         let t = Instant::now();
         fs.shutdown().unwrap();
-        assert!(t.elapsed() < Duration::from_secs(1), "teardown took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "teardown took {:?}",
+            t.elapsed()
+        );
 
         // Reopen: data is still there.
         let fs = Volume::posix(brick.path()).init().unwrap();
@@ -190,7 +210,10 @@ fn open_close_200_times_leaves_nothing_behind() {
     let _w = watchdog(Duration::from_secs(300), "200 open/close cycles");
     let brick = TempDir::new("cycles");
     let cycle = |threads: u32| {
-        let fs = Volume::posix(brick.path()).io_threads(threads).init().unwrap();
+        let fs = Volume::posix(brick.path())
+            .io_threads(threads)
+            .init()
+            .unwrap();
         let f = fs.create("/f", libc::O_RDWR, 0o644).unwrap();
         f.write_at(b"x", 0).unwrap();
         f.close().unwrap();
@@ -210,14 +233,24 @@ fn open_close_200_times_leaves_nothing_behind() {
     }
     let total = t.elapsed();
     eprintln!("200 volume open/close cycles: {total:?}, slowest teardown {slowest:?}");
-    assert!(slowest < Duration::from_secs(2), "slowest teardown {slowest:?}");
-    assert_eq!(settles_to(fds0, threads0), (fds0, threads0), "fds/threads leaked");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "slowest teardown {slowest:?}"
+    );
+    assert_eq!(
+        settles_to(fds0, threads0),
+        (fds0, threads0),
+        "fds/threads leaked"
+    );
 
     // 200 file open/close cycles on one instance.
     let fs = Volume::posix(brick.path()).init().unwrap();
     // gfapi's event threads start asynchronously after init; let them.
     let mut b = [0u8; 1];
-    fs.open("/f", libc::O_RDONLY).unwrap().read_at(&mut b, 0).unwrap();
+    fs.open("/f", libc::O_RDONLY)
+        .unwrap()
+        .read_at(&mut b, 0)
+        .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let (fds1, threads1) = (fd_count(), thread_count());
     for _ in 0..200 {
@@ -226,7 +259,11 @@ fn open_close_200_times_leaves_nothing_behind() {
         assert_eq!(f.read_at(&mut b, 0).unwrap(), 1);
         f.close().unwrap();
     }
-    assert_eq!(settles_to(fds1, threads1), (fds1, threads1), "file cycles leaked");
+    assert_eq!(
+        settles_to(fds1, threads1),
+        (fds1, threads1),
+        "file cycles leaked"
+    );
     fs.shutdown().unwrap();
     assert_eq!(settles_to(fds0, threads0), (fds0, threads0));
 }
@@ -237,7 +274,8 @@ struct FuseMount(PathBuf);
 impl FuseMount {
     fn new(volume: &str, tag: &str) -> FuseMount {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("{PREFIX}{}-{n}-{tag}-mnt", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("{PREFIX}{}-{n}-{tag}-mnt", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let st = Command::new("mount")
             .args(["-t", "glusterfs", &format!("localhost:/{volume}")])
@@ -255,7 +293,10 @@ impl FuseMount {
 
 impl Drop for FuseMount {
     fn drop(&mut self) {
-        let ok = Command::new("umount").arg(&self.0).status().is_ok_and(|s| s.success());
+        let ok = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             let _ = Command::new("umount").arg("-l").arg(&self.0).status();
         }
@@ -305,10 +346,14 @@ fn brick_written_in_this_mode_is_healthy_for_glusterd() {
     {
         let fs = Volume::posix(&brick).init().unwrap();
         fs.mkdir("/dir", 0o755).unwrap();
-        let f = fs.create("/a", libc::O_WRONLY | libc::O_TRUNC, 0o644).unwrap();
+        let f = fs
+            .create("/a", libc::O_WRONLY | libc::O_TRUNC, 0o644)
+            .unwrap();
         f.write_at(&a, 0).unwrap();
         f.close().unwrap();
-        let f = fs.create("/dir/b", libc::O_WRONLY | libc::O_TRUNC, 0o600).unwrap();
+        let f = fs
+            .create("/dir/b", libc::O_WRONLY | libc::O_TRUNC, 0o600)
+            .unwrap();
         f.write_at(&b, 0).unwrap();
         f.close().unwrap();
         let f = fs.create("/gone", libc::O_WRONLY, 0o644).unwrap();
@@ -319,16 +364,21 @@ fn brick_written_in_this_mode_is_healthy_for_glusterd() {
     assert!(gfapi::brick_users(&brick).unwrap().is_empty());
 
     let vol = GlusterVolume::create_on(&brick, "health");
-    let status = gluster(&["volume", "status", &vol.0]).unwrap();
-    let brick_line = status
-        .lines()
-        .find(|l| l.starts_with("Brick "))
-        .unwrap_or_else(|| panic!("no brick in status: {status}"));
-    assert!(brick_line.contains(" Y "), "brick not online: {brick_line}");
+    let status = gluster(&["volume", "status", &vol.0, "--xml"]).unwrap();
+    assert!(
+        status.contains("<status>1</status>"),
+        "brick not online: {status}"
+    );
     {
         let m = FuseMount::new(&vol.0, "health");
-        assert!(std::fs::read(m.path().join("a")).unwrap() == a, "a differs via FUSE");
-        assert!(std::fs::read(m.path().join("dir/b")).unwrap() == b, "dir/b differs via FUSE");
+        assert!(
+            std::fs::read(m.path().join("a")).unwrap() == a,
+            "a differs via FUSE"
+        );
+        assert!(
+            std::fs::read(m.path().join("dir/b")).unwrap() == b,
+            "dir/b differs via FUSE"
+        );
         assert!(!m.path().join("gone").exists());
         let mut names: Vec<_> = std::fs::read_dir(m.path())
             .unwrap()
@@ -360,7 +410,10 @@ fn brick_written_in_this_mode_is_healthy_for_glusterd() {
         f.close().unwrap();
         let e = fs.create("/nope", libc::O_WRONLY, 0o644).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EROFS));
-        assert_eq!(fs.unlink("/a").unwrap_err().raw_os_error(), Some(libc::EROFS));
+        assert_eq!(
+            fs.unlink("/a").unwrap_err().raw_os_error(),
+            Some(libc::EROFS)
+        );
         fs.shutdown().unwrap();
     }
 

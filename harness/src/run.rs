@@ -161,7 +161,12 @@ fn find_engine(arg: Option<&Path>) -> Result<PathBuf, String> {
     }
     if let Ok(exe) = std::env::current_exe() {
         // The release build first, even when this binary is a debug build.
-        let dirs: Vec<PathBuf> = exe.ancestors().skip(1).take(3).map(Path::to_path_buf).collect();
+        let dirs: Vec<PathBuf> = exe
+            .ancestors()
+            .skip(1)
+            .take(3)
+            .map(Path::to_path_buf)
+            .collect();
         candidates.extend(dirs.iter().map(|d| d.join("release/libglusterrs.so")));
         candidates.extend(dirs.iter().map(|d| d.join("libglusterrs.so")));
     }
@@ -596,15 +601,21 @@ pub fn run(args: RunArgs) -> Result<i32> {
         notes: up.notes.clone(),
     };
     if !args.fio_opts.is_empty() {
-        let o: Vec<_> = args.fio_opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        info.notes.push(format!("extra fio options on every setup: {}", o.join(" ")));
+        let o: Vec<_> = args
+            .fio_opts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        info.notes
+            .push(format!("extra fio options on every setup: {}", o.join(" ")));
     }
     if let Ok(e) = &up.env.engine {
         info.notes
             .push(format!("libglusterrs engine: {}", e.display()));
         if e.components().any(|c| c.as_os_str() == "debug") {
-            info.notes
-                .push("WARNING: the engine is a debug build; numbers are not representative".into());
+            info.notes.push(
+                "WARNING: the engine is a debug build; numbers are not representative".into(),
+            );
         }
     }
     let mut rows: Vec<Row> = Vec::new();
@@ -808,8 +819,14 @@ mod tests {
         );
         assert!(parse_kv("nope").is_err());
         assert!(parse_kv("=x").is_err());
-        assert_eq!(parse_kv_loose("thread").unwrap(), ("thread".into(), String::new()));
-        assert_eq!(parse_kv_loose("thread=1").unwrap(), ("thread".into(), "1".into()));
+        assert_eq!(
+            parse_kv_loose("thread").unwrap(),
+            ("thread".into(), String::new())
+        );
+        assert_eq!(
+            parse_kv_loose("thread=1").unwrap(),
+            ("thread".into(), "1".into())
+        );
     }
 
     #[test]
@@ -900,7 +917,9 @@ mod bringup_tests {
             })
         }
         fn mount(&self, server: &str, volume: &str, _at: &Path) -> Result<Cleanup> {
-            self.log.borrow_mut().push(format!("mount {server}:/{volume}"));
+            self.log
+                .borrow_mut()
+                .push(format!("mount {server}:/{volume}"));
             Ok(self.cleanup("mount"))
         }
         fn client_volfile(
@@ -946,7 +965,9 @@ mod bringup_tests {
             "client 1\n"
         );
         assert_eq!(
-            up.info_volume_options.get("performance.strict-o-direct").map(String::as_str),
+            up.info_volume_options
+                .get("performance.strict-o-direct")
+                .map(String::as_str),
             Some("on")
         );
         let workdir = d.read_dir().unwrap().next().unwrap().unwrap().path();
@@ -981,7 +1002,9 @@ mod bringup_tests {
         assert_eq!(up.layout_dirs.len(), 2, "mount and the plain base copy");
         assert!(up.env.posix_volfile.is_err());
         assert_eq!(
-            up.info_volume_options.get("performance.strict-o-direct").map(String::as_str),
+            up.info_volume_options
+                .get("performance.strict-o-direct")
+                .map(String::as_str),
             Some("off")
         );
         assert!(fake.log.borrow()[1].contains("io-thread-count"));
@@ -1006,7 +1029,14 @@ mod bringup_tests {
         assert!(up.env.base_dir.as_ref().unwrap().ends_with("base"));
         drop(td);
         assert!(bring_up(
-            &args(&["--brick-dir", d.to_str().unwrap(), "--bricks", "4", "--replica", "3"]),
+            &args(&[
+                "--brick-dir",
+                d.to_str().unwrap(),
+                "--bricks",
+                "4",
+                "--replica",
+                "3"
+            ]),
             &Fake::default(),
             "r2",
             &mut Teardown::default()
@@ -1026,6 +1056,12 @@ mod bringup_tests {
         let log = fake.log.borrow().clone();
         assert_eq!(log, ["mount gl1:/prod"], "{log:?}");
         drop(td);
-        assert!(bring_up(&args(&["--server", "gl1"]), &fake, "r", &mut Teardown::default()).is_err());
+        assert!(bring_up(
+            &args(&["--server", "gl1"]),
+            &fake,
+            "r",
+            &mut Teardown::default()
+        )
+        .is_err());
     }
 }

@@ -136,6 +136,7 @@ fn small_run_writes_csv_summary_and_plots() {
     let t = Instant::now();
     let out = Command::new(bin())
         .args(["run", "--size", "4m", "--repeat", "1", "--name", "it"])
+        .args(["--fio-timeout", "120"])
         .args([
             "--setups",
             "base,fuse,bypass,bypass-custom,rpc-bypass,gfapi_async",
@@ -292,7 +293,10 @@ fn small_run_writes_csv_summary_and_plots() {
     assert_eq!(cmp.status.code(), Some(1), "{text}");
     assert!(text.contains("REGRESSION: seq-read / fuse"), "{text}");
     assert!(text.contains("(-20.0%)"), "{text}");
-    assert!(!text.contains("REGRESSION: seq-read / gfapi_async"), "{text}");
+    assert!(
+        !text.contains("REGRESSION: seq-read / gfapi_async"),
+        "{text}"
+    );
 
     assert_nothing_left(&volume, &bricks);
 }
