@@ -46,6 +46,8 @@ cleanup-stale: glusterd
 
 ## test: every unit and integration test, against the real local glusterd
 test: deps glusterd cleanup-stale
+	# cargo test does not produce the cdylib; the engine and harness tests load it.
+	$(CARGO) build --workspace
 	$(CARGO) test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS)
 
 ## install: copy the fio engine to $(LIBDIR) and refresh the linker cache

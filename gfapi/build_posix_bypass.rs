@@ -11,7 +11,7 @@
 //! `glusterfs-api.pc` does not export. The values below are the ones the
 //! Debian 12 build of GlusterFS 10.3 was compiled with; they were checked
 //! against the machine code of the installed binaries (see
-//! `/work/plan/rpc-bypass.md`), and the runtime code re-checks the layout
+//! `docs/rpc-bypass.md`), and the runtime code re-checks the layout
 //! before writing anything.
 //!
 //! This step never fails the build: if the headers are missing, bindgen

@@ -16,7 +16,7 @@
 //! `performance/io-threads` only if asked for with [`Volume::io_threads`]).
 //! gfapi adds its own `meta-autoload` translator on top of every graph. The
 //! workarounds need no extra translator. io-threads is a measured trade-off
-//! (see [`Volume::io_threads`] and `/work/plan/rpc-bypass.md`): ~46 µs more
+//! (see [`Volume::io_threads`] and `docs/rpc-bypass.md`): ~46 µs more
 //! per operation, but the only source of parallelism for async I/O at queue
 //! depth > 1 — posix alone completes every request inside the submitting
 //! thread.
@@ -162,7 +162,7 @@ impl Volume {
     /// completion inside the calling thread (the async completion is
     /// delivered before the submit call returns), so a single submitter gets
     /// no I/O parallelism. Measured on the reference VM (2 vCPU, virtio
-    /// disk; see `/work/plan/rpc-bypass.md`): io-threads adds ~46 µs per
+    /// disk; see `docs/rpc-bypass.md`): io-threads adds ~46 µs per
     /// operation (cached 4 KiB reads 4.8 → 50 µs; O_DIRECT 4 KiB random
     /// reads at depth 1: 16.6k → 13.1k IOPS) but lifts async depth-32
     /// O_DIRECT reads from 16.7k to 56k IOPS (4 KiB random) and from 846 to
@@ -1339,7 +1339,7 @@ mod imp {
             // Offsets read from the machine code of the Debian 12 GlusterFS
             // 10.3 binaries (glusterfsd's glusterfs_ctx_defaults_init,
             // libglusterfs' gf_event_dispatch_destroy/glusterfs_ctx_tw_get,
-            // posix.so's notify); see /work/plan/rpc-bypass.md.
+            // posix.so's notify); see docs/rpc-bypass.md.
             use std::mem::offset_of;
             assert_eq!(offset_of!(gi::glusterfs_ctx_t, janitor_fds), 0x14f0);
             assert_eq!(offset_of!(gi::glusterfs_ctx_t, fd_cond), 0x1500);
