@@ -4,7 +4,10 @@
 //! creates something returns the [`Cleanup`] that undoes it; the caller puts
 //! it on its teardown stack.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use glusterrs_cluster as gc;
@@ -55,9 +58,18 @@ pub trait ClusterOps {
         volume: &str,
         bricks: &[(String, PathBuf)],
     ) -> Result<String>;
-    /// A volfile with only storage/posix on a brick directory.
-    fn posix_volfile(&self, brick: &Path) -> Result<String>;
+    /// Stops a started volume of this machine and waits until no brick
+    /// process serves `bricks` (rpc-bypass may then write a brick in-process).
+    fn stop_volume(&self, volume: &str, bricks: &[PathBuf]) -> Result<()>;
+    /// Starts a volume [`stop_volume`](ClusterOps::stop_volume) stopped and
+    /// waits until `bricks` are served again and the FUSE `mount` (if any)
+    /// answers.
+    fn start_volume(&self, volume: &str, bricks: &[PathBuf], mount: Option<&Path>) -> Result<()>;
 }
+
+/// How long a stopped volume's brick processes may take to exit, and a
+/// started one's bricks and FUSE clients to come back.
+const VOLUME_STATE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The real thing, through `glusterrs-cluster`.
 pub struct GlusterCluster {
@@ -127,8 +139,112 @@ impl ClusterOps for GlusterCluster {
         volfile::minimal_client(&out.stdout)
     }
 
-    fn posix_volfile(&self, brick: &Path) -> Result<String> {
-        gc::posix_volfile(brick).context("writing the posix volfile")
+    fn stop_volume(&self, volume: &str, bricks: &[PathBuf]) -> Result<()> {
+        self.local_only("stop")?;
+        let mut c = command("gluster");
+        c.args(["--mode=script", "volume", "stop", volume]);
+        sys::run(c).with_context(|| format!("stopping volume {volume}"))?;
+        wait_until(VOLUME_STATE_TIMEOUT, || {
+            bricks.iter().all(|b| brick_pids(b).is_empty())
+        })
+        .with_context(|| {
+            format!(
+                "volume {volume} stopped, but brick processes still run: {:?}",
+                bricks
+                    .iter()
+                    .flat_map(|b| brick_pids(b))
+                    .collect::<Vec<_>>()
+            )
+        })
+    }
+
+    fn start_volume(&self, volume: &str, bricks: &[PathBuf], mount: Option<&Path>) -> Result<()> {
+        self.local_only("start")?;
+        let mut c = command("gluster");
+        c.args(["--mode=script", "volume", "start", volume]);
+        let out = sys::output(c).with_context(|| format!("starting volume {volume}"))?;
+        // "already started": a stop that failed half-way; wait for it below.
+        let text = format!("{} {}", out.stdout.trim(), out.stderr.trim());
+        if !out.status.success() && !text.contains("already started") {
+            bail!(
+                "`gluster volume start {volume}` failed ({}): {text}",
+                out.status
+            );
+        }
+        wait_until(VOLUME_STATE_TIMEOUT, || {
+            bricks.iter().all(|b| !brick_pids(b).is_empty())
+        })
+        .with_context(|| format!("volume {volume} started, but its brick processes did not"))?;
+        if let Some(m) = mount {
+            // The FUSE client reconnects on its own (every few seconds).
+            wait_until(VOLUME_STATE_TIMEOUT, || mount_answers(m)).with_context(|| {
+                format!(
+                    "the FUSE mount {} did not reconnect to volume {volume}",
+                    m.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl GlusterCluster {
+    fn local_only(&self, what: &str) -> Result<()> {
+        if let Some(h) = &self.remote_host {
+            bail!("will not {what} a volume of the existing cluster at {h}");
+        }
+        Ok(())
+    }
+}
+
+/// Polls `f` every 100 ms until it holds; errors after `timeout`.
+fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> Result<()> {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return Ok(());
+        }
+        if Instant::now() >= end {
+            bail!("timed out after {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Processes started with `--brick-name BRICK` (glusterfsd serving it).
+fn brick_pids(brick: &Path) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+            let argv: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+            argv.windows(2)
+                .any(|w| w[0] == b"--brick-name" && Path::new(OsStr::from_bytes(w[1])) == brick)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Whether a FUSE mount serves requests: lists its root and opens the
+/// first regular file (both reach the brick; a disconnected client fails).
+fn mount_answers(mount: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(mount) else {
+        return false;
+    };
+    let mut first_file = None;
+    for e in entries {
+        let Ok(e) = e else { return false };
+        if e.file_type().is_ok_and(|t| t.is_file()) {
+            first_file = Some(e.path());
+            break;
+        }
+    }
+    match first_file {
+        Some(f) => std::fs::File::open(f).is_ok(),
+        None => true,
     }
 }
 

@@ -78,6 +78,15 @@ fn med(m: Option<Mmm>, digits: usize) -> String {
     m.map_or_else(|| "—".to_string(), |m| format!("{:.*}", digits, m.median))
 }
 
+/// A figure of the fallback kind (fio's job-thread CPU), marked.
+fn star(s: String) -> String {
+    if s == "—" {
+        s
+    } else {
+        format!("{s}*")
+    }
+}
+
 fn ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "—".to_string(), |r| format!("{r:.2}"))
 }
@@ -166,7 +175,7 @@ fn series_table(series: &Series, description: Option<&String>) -> String {
     let _ = writeln!(
         s,
         "Medians of {repeats} run(s). aggrb, minb, maxb in KiB/s (fio's KB/s); mint, maxt in ms; \
-         aggrb range is min–max over runs; clat in µs; CPU is fio's user+system seconds per GiB; wall is the fio process's start-to-exit time in s.\n"
+         aggrb range is min–max over runs; clat in µs; CPU is user+system seconds per GiB of the whole fio (or qemu-img) process tree, every thread (gfapi's included), or fio's own job-thread figure (marked *) where that was not measured; wall is the fio process's start-to-exit time in s.\n"
     );
     let _ = writeln!(
         s,
@@ -212,7 +221,8 @@ fn series_table(series: &Series, description: Option<&String>) -> String {
             med(x.iops(), 0),
             med(x.p50(), 0),
             med(x.p99(), 0),
-            med(x.cpu_per_gib(), 2),
+            x.proc_cpu_per_gib()
+                .map_or_else(|| star(med(x.cpu_per_gib(), 2)), |m| format!("{:.2}", m.median)),
             med(x.wall(), 1),
             ratio(series.ratio(&x.setup, BASE)),
             ratio(series.ratio(&x.setup, PEER)),

@@ -70,6 +70,28 @@ pub fn description(text: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Whether a job file (with the `extra` options the harness adds) writes or
+/// trims: any `rw=`/`readwrite=` other than `read`/`randread` (fio's
+/// default, when none is given, is `read`).
+pub fn writes(text: &str, extra: &Options) -> bool {
+    let from_text = text.lines().filter_map(|l| {
+        let l = l.trim();
+        if l.starts_with(';') || l.starts_with('#') {
+            return None;
+        }
+        let (k, v) = l.split_once('=')?;
+        Some((k.trim().to_string(), v.trim().to_string()))
+    });
+    from_text
+        .chain(extra.iter().cloned())
+        .filter(|(k, _)| k == "rw" || k == "readwrite")
+        .any(|(_, v)| {
+            // `rw=read:4k` (holes) keeps its direction before the ':'.
+            let dir = v.split(':').next().unwrap_or("").trim();
+            !matches!(dir, "read" | "randread")
+        })
+}
+
 pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading job file {}", path.display()))
 }
@@ -114,6 +136,38 @@ mod tests {
     fn size_override_added_when_job_has_none() {
         let d = derive("[j]\nrw=read\n", &opts(), Some("8m"));
         assert!(d.contains("size=8m"));
+    }
+
+    #[test]
+    fn which_jobs_write() {
+        let none = Options::new();
+        assert!(!writes(SEED, &none));
+        assert!(!writes("[j]\nbs=4k\n", &none), "fio's default is read");
+        assert!(!writes(
+            "[j]\nrw = randread\n; rw=write\n# rw=trim\n",
+            &none
+        ));
+        assert!(!writes("[j]\nrw=read:128k\n", &none));
+        for w in [
+            "write",
+            "randwrite",
+            "rw",
+            "randrw",
+            "readwrite",
+            "trim",
+            "trimwrite",
+        ] {
+            assert!(writes(&format!("[j]\nrw={w}\n"), &none), "{w}");
+        }
+        assert!(writes("[a]\nrw=read\n[b]\nreadwrite=write\n", &none));
+        let extra: Options = vec![("rw".into(), "randwrite".into())];
+        assert!(writes(SEED, &extra));
+        for name in ["seq-read", "rand-read-4k"] {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../jobs/{name}.fio"));
+            assert!(!writes(&read(&p).unwrap(), &none), "{name}");
+        }
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/seq-write.fio");
+        assert!(writes(&read(&p).unwrap(), &none));
     }
 
     #[test]

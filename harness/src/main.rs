@@ -4,10 +4,13 @@
 
 mod cluster;
 mod compare;
+mod cpuacct;
 mod export;
 mod fio;
 mod jobfile;
+mod peers;
 mod plot;
+mod qemu;
 mod report;
 mod run;
 mod setup;
@@ -40,6 +43,24 @@ enum Cmd {
         /// Allowed fall of a setup's ratio to base, as a fraction.
         #[arg(long, default_value_t = 0.15)]
         tolerance: f64,
+    },
+    /// The libglusterrs performance targets (issue 7) as a pass/fail table,
+    /// from run directories holding the seq-read, rand-read-4k and one-block
+    /// jobs; writes peers.md into each.
+    Peers {
+        runs: Vec<PathBuf>,
+        /// Job holding the seed measurement.
+        #[arg(long, default_value = "seq-read")]
+        seq_job: String,
+        /// Job holding the 4k random reads.
+        #[arg(long, default_value = "rand-read-4k")]
+        rand_job: String,
+        /// Job whose wall time is the per-job fixed cost.
+        #[arg(long, default_value = "one-block")]
+        fixed_job: String,
+        /// Exit 1 when a target fails or is not measured.
+        #[arg(long)]
+        strict: bool,
     },
     /// Re-write summary.md and plots of a run directory from its results.csv.
     Report {
@@ -95,6 +116,36 @@ fn real_main() -> Result<u8> {
                 }
                 Ok(1)
             }
+        }
+        Cmd::Peers {
+            runs,
+            seq_job,
+            rand_job,
+            fixed_job,
+            strict,
+        } => {
+            if runs.is_empty() {
+                anyhow::bail!("peers: give at least one run directory");
+            }
+            let jobs = peers::PeerJobs {
+                seq: seq_job,
+                rand: rand_job,
+                fixed: fixed_job,
+            };
+            let mut bad = false;
+            for dir in &runs {
+                let rep = report::Report::load(dir)?;
+                let targets = peers::evaluate(&rep, &jobs);
+                bad |= targets.iter().any(|t| {
+                    matches!(t.verdict, peers::Verdict::Fail | peers::Verdict::Missing)
+                });
+                let md = peers::render(&rep, &targets);
+                if dir.is_dir() {
+                    std::fs::write(dir.join("peers.md"), &md)?;
+                }
+                println!("{md}");
+            }
+            Ok(u8::from(strict && bad))
         }
         Cmd::Report { dir, no_plots } => {
             let rep = report::Report::load(&dir)?;

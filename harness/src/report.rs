@@ -61,6 +61,15 @@ pub struct Row {
     pub wall_s: Option<f64>,
     /// Why a setup failed or was skipped; fio's error otherwise empty.
     pub note: String,
+    /// CPU seconds (user + system) of the whole measured process tree:
+    /// every thread of fio (or qemu-img) and its children, gfapi's threads
+    /// included, from a cgroup (fio's `cpu_s` counts only its job thread).
+    /// Per run: the same value on every group row of that run.
+    #[serde(default)]
+    pub proc_cpu_s: Option<f64>,
+    /// CPU seconds the brick processes (glusterfsd) used during the run.
+    #[serde(default)]
+    pub brick_cpu_s: Option<f64>,
 }
 
 impl Row {
@@ -92,6 +101,8 @@ impl Row {
             } else {
                 format!("fio job error {}", g.error)
             },
+            proc_cpu_s: None,
+            brick_cpu_s: None,
         }
     }
 
@@ -116,6 +127,8 @@ impl Row {
             io_mib: None,
             wall_s: None,
             note: note.into(),
+            proc_cpu_s: None,
+            brick_cpu_s: None,
         }
     }
 }
@@ -387,6 +400,21 @@ impl SetupSummary {
     pub fn wall(&self) -> Option<Mmm> {
         self.metric(|r| r.wall_s)
     }
+    /// CPU seconds per GiB of the whole process tree (all threads), when
+    /// measured; see [`Row::proc_cpu_s`].
+    pub fn proc_cpu_per_gib(&self) -> Option<Mmm> {
+        self.metric(|r| match (r.proc_cpu_s, r.io_mib) {
+            (Some(c), Some(m)) if m > 0.0 => Some(c / (m / 1024.0)),
+            _ => None,
+        })
+    }
+    /// Brick CPU seconds per GiB, when measured.
+    pub fn brick_cpu_per_gib(&self) -> Option<Mmm> {
+        self.metric(|r| match (r.brick_cpu_s, r.io_mib) {
+            (Some(c), Some(m)) if m > 0.0 => Some(c / (m / 1024.0)),
+            _ => None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -414,6 +442,8 @@ pub(crate) mod tests {
             io_mib: Some(2048.0),
             wall_s: Some(1.5),
             note: String::new(),
+            proc_cpu_s: None,
+            brick_cpu_s: None,
         }
     }
 

@@ -484,14 +484,18 @@ fn bring_up(
             "needs a brick holding every file ({n} distributed bricks)"
         )),
     };
-    let posix_volfile = posix_brick.and_then(|b| {
-        let text = ops
-            .posix_volfile(&b)
-            .map_err(|e| format!("no posix volfile: {e:#}"))?;
-        let p = workdir.join("posix.vol");
-        std::fs::write(&p, text).map_err(|e| e.to_string())?;
-        Ok(p)
-    });
+    // rpc-bypass writes the brick only while no brick process serves it:
+    // the harness stops its own single-brick volume around such runs.
+    let posix_writes = match (args.server.is_some(), brick_paths.len()) {
+        (true, _) => Err("the volume belongs to an existing cluster (--server): \
+                          the harness does not stop it"
+            .to_string()),
+        (false, 1) => Ok(()),
+        (false, _) if posix_brick.is_ok() => Err("writing one replica's brick in-process \
+                                                  bypasses replication and would split the replicas"
+            .to_string()),
+        (false, n) => Err(format!("no single brick holds every file ({n} bricks)")),
+    };
 
     Ok(Bringup {
         env: Env {
@@ -502,7 +506,8 @@ fn bring_up(
             mount,
             engine,
             client_volfile,
-            posix_volfile,
+            posix_brick,
+            posix_writes,
             clients: args.clients.clone(),
         },
         info_volume_options: volume_options,
@@ -619,7 +624,22 @@ pub fn run(args: RunArgs) -> Result<i32> {
         }
     }
     let mut rows: Vec<Row> = Vec::new();
-    let result = measure(&ctx, &jobs, &up, drop_caches, &mut rows, &mut info);
+    if args.setups.iter().any(|s| s == "rpc-bypass") {
+        if let Ok(b) = &up.env.posix_brick {
+            info.notes.push(format!(
+                "rpc-bypass: libglusterrs posix={} (the brick in-process); jobs that only read \
+                 open it read-only (posix_read_only=1) while the volume runs; {}",
+                b.display(),
+                match &up.env.posix_writes {
+                    Ok(()) => "jobs that write run with the volume stopped (gluster volume \
+                               stop before, start after each run)"
+                        .to_string(),
+                    Err(why) => format!("jobs that write are not run: {why}"),
+                }
+            ));
+        }
+    }
+    let result = measure(&ctx, &ops, &jobs, &up, drop_caches, &mut rows, &mut info);
     // Tear down before writing: the results do not depend on the cluster.
     ctx.pb.finish_and_clear();
     let teardown_errors = td.run();
@@ -660,6 +680,7 @@ pub fn write_outputs(report: &Report, dir: &Path, plots: bool) -> Result<()> {
 
 fn measure(
     ctx: &Ctx,
+    ops: &dyn ClusterOps,
     jobs: &[(String, PathBuf, String)],
     up: &Bringup,
     drop_caches: bool,
@@ -667,16 +688,30 @@ fn measure(
     info: &mut RunInfo,
 ) -> Result<()> {
     let args = &ctx.args;
-    let plan: Vec<(String, Availability)> = args
+    let setups: Vec<(String, Availability)> = args
         .setups
         .iter()
         .map(|s| (s.clone(), setup::options(s, &up.env)))
         .collect();
-    let runnable = plan
+    // Per job: rpc-bypass depends on whether the job writes.
+    let plans: Vec<Vec<(String, setup::JobPlan)>> = jobs
         .iter()
-        .filter(|(_, a)| matches!(a, Availability::Run(_)))
+        .map(|(_, _, text)| {
+            let writes = jobfile::writes(text, &args.fio_opts);
+            setups
+                .iter()
+                .map(|(s, a)| (s.clone(), setup::for_job(s, a.clone(), &up.env, writes)))
+                .collect()
+        })
+        .collect();
+    let runnable: usize = plans
+        .iter()
+        .flatten()
+        .filter(|(_, p)| matches!(p.availability, Availability::Run(_)))
         .count();
-    let total = (jobs.len() * runnable) as u64 * u64::from(args.repeat);
+    let total = runnable as u64 * u64::from(args.repeat);
+    let posix_bricks: Vec<PathBuf> = up.env.posix_brick.iter().cloned().collect();
+    let mount = up.env.mount.as_ref().ok().map(PathBuf::as_path);
     let pb = ProgressBar::new(total).with_style(
         ProgressStyle::with_template(
             "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg} (eta {eta})",
@@ -691,12 +726,12 @@ fn measure(
         commands: ctx.commands.try_clone()?,
     };
     let mut caches_ok = drop_caches;
-    for (job, _path, text) in jobs {
+    for ((job, _path, text), plan) in jobs.iter().zip(&plans) {
         sys::check_interrupted()?;
         let raw = ctx.run_dir.join("raw").join(job);
         std::fs::create_dir_all(&raw)?;
-        for (setup, a) in &plan {
-            match a {
+        for (setup, p) in plan {
+            match &p.availability {
                 Availability::Run(_) => {}
                 Availability::Skip(why) => {
                     rows.push(Row::not_run(job, setup, Status::Skipped, why.clone()))
@@ -728,8 +763,10 @@ fn measure(
         }
         let mut failed: BTreeMap<&str, String> = BTreeMap::new();
         for rep in 1..=args.repeat {
-            for (setup, a) in &plan {
-                let Availability::Run(opts) = a else { continue };
+            for (setup, p) in plan {
+                let Availability::Run(opts) = &p.availability else {
+                    continue;
+                };
                 sys::check_interrupted()?;
                 ctx.pb
                     .set_message(format!("{job} · {setup} · run {rep}/{}", args.repeat));
@@ -755,7 +792,30 @@ fn measure(
                 }
                 let out = raw.join(format!("{setup}-r{rep}.json"));
                 let log = raw.join(format!("{setup}-r{rep}.log"));
-                match ctx.fio(&derived, Some(&out), &log)? {
+                let mut stop_failed = None;
+                if p.stop_volume {
+                    ctx.pb.set_message(format!(
+                        "{job} · {setup} · run {rep}/{} · stopping volume {}",
+                        args.repeat, up.env.volume
+                    ));
+                    if let Err(e) = ops.stop_volume(&up.env.volume, &posix_bricks) {
+                        stop_failed = Some(format!("could not stop the volume: {e:#}"));
+                    }
+                }
+                let result = match stop_failed {
+                    Some(why) => Ok(FioResult::Failed(why)),
+                    None => ctx.fio(&derived, Some(&out), &log),
+                };
+                if p.stop_volume {
+                    // Always (even when interrupted): later setups need the volume.
+                    ctx.pb.set_message(format!(
+                        "{job} · {setup} · run {rep}/{} · starting volume {}",
+                        args.repeat, up.env.volume
+                    ));
+                    ops.start_volume(&up.env.volume, &posix_bricks, mount)
+                        .context("restarting the volume after an rpc-bypass run")?;
+                }
+                match result? {
                     FioResult::Done { groups, wall_s } => {
                         let mut errs = Vec::new();
                         for g in &groups {
@@ -930,8 +990,24 @@ mod bringup_tests {
         ) -> Result<String> {
             Ok(format!("client {}\n", bricks.len()))
         }
-        fn posix_volfile(&self, brick: &Path) -> Result<String> {
-            Ok(format!("posix {}\n", brick.display()))
+        fn stop_volume(&self, volume: &str, bricks: &[PathBuf]) -> Result<()> {
+            self.log
+                .borrow_mut()
+                .push(format!("stop {volume} {}", bricks.len()));
+            Ok(())
+        }
+        fn start_volume(
+            &self,
+            volume: &str,
+            bricks: &[PathBuf],
+            mount: Option<&Path>,
+        ) -> Result<()> {
+            self.log.borrow_mut().push(format!(
+                "start {volume} {} {}",
+                bricks.len(),
+                mount.is_some()
+            ));
+            Ok(())
         }
     }
 
@@ -958,8 +1034,11 @@ mod bringup_tests {
         assert!(brick.ends_with("vv/b0"), "{}", brick.display());
         assert!(up.env.mount.is_ok());
         assert_eq!(up.layout_dirs.len(), 1, "only the mount: base is the brick");
-        let posix = std::fs::read_to_string(up.env.posix_volfile.clone().unwrap()).unwrap();
-        assert!(posix.contains(&brick.display().to_string()));
+        assert_eq!(up.env.posix_brick.as_ref().unwrap(), &brick);
+        assert!(
+            up.env.posix_writes.is_ok(),
+            "own single-brick volume: may stop it"
+        );
         assert_eq!(
             std::fs::read_to_string(up.env.client_volfile.clone().unwrap()).unwrap(),
             "client 1\n"
@@ -1000,7 +1079,7 @@ mod bringup_tests {
         let up = bring_up(&a, &fake, "r", &mut td).unwrap();
         assert!(up.env.base_dir.as_ref().unwrap().ends_with("base"));
         assert_eq!(up.layout_dirs.len(), 2, "mount and the plain base copy");
-        assert!(up.env.posix_volfile.is_err());
+        assert!(up.env.posix_brick.is_err() && up.env.posix_writes.is_err());
         assert_eq!(
             up.info_volume_options
                 .get("performance.strict-o-direct")
@@ -1025,7 +1104,15 @@ mod bringup_tests {
         ]);
         let mut td = Teardown::default();
         let up = bring_up(&a, &Fake::default(), "r", &mut td).unwrap();
-        assert!(up.env.posix_volfile.is_ok());
+        assert!(up.env.posix_brick.as_ref().unwrap().ends_with("b0"));
+        assert!(
+            up.env
+                .posix_writes
+                .as_ref()
+                .is_err_and(|w| w.contains("split the replicas")),
+            "{:?}",
+            up.env.posix_writes
+        );
         assert!(up.env.base_dir.as_ref().unwrap().ends_with("base"));
         drop(td);
         assert!(bring_up(
@@ -1052,7 +1139,8 @@ mod bringup_tests {
         let mut td = Teardown::default();
         let up = bring_up(&a, &fake, "r", &mut td).unwrap();
         assert_eq!((up.env.server_host.as_str(), up.env.port), ("gl1", 24008));
-        assert!(up.env.base_dir.is_err() && up.env.posix_volfile.is_err());
+        assert!(up.env.base_dir.is_err() && up.env.posix_brick.is_err());
+        assert!(up.env.posix_writes.is_err());
         let log = fake.log.borrow().clone();
         assert_eq!(log, ["mount gl1:/prod"], "{log:?}");
         drop(td);

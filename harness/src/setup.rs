@@ -18,7 +18,12 @@ pub struct Env {
     pub mount: Result<PathBuf, String>,
     pub engine: Result<PathBuf, String>,
     pub client_volfile: Result<PathBuf, String>,
-    pub posix_volfile: Result<PathBuf, String>,
+    /// The brick rpc-bypass opens in-process (`posix=`): one holding every file.
+    pub posix_brick: Result<PathBuf, String>,
+    /// Whether a job that writes may run rpc-bypass: `Ok` when the harness
+    /// owns the volume and may stop it for the run (the brick must not be
+    /// served while fio writes it); else why not.
+    pub posix_writes: Result<(), String>,
     /// fio client/server mode: setups needing a local path cannot run.
     pub clients: Vec<String>,
 }
@@ -94,7 +99,7 @@ pub fn options(setup: &str, env: &Env) -> Availability {
             ]))),
             Err(a) => a,
         },
-        "bypass-custom" | "rpc-bypass" => {
+        "rpc-bypass" => {
             if let Some(a) = local_only(env, setup) {
                 return a;
             }
@@ -102,12 +107,22 @@ pub fn options(setup: &str, env: &Env) -> Availability {
                 Ok(e) => e,
                 Err(a) => return a,
             };
-            let vf = if setup == "bypass-custom" {
-                &env.client_volfile
-            } else {
-                &env.posix_volfile
+            match &env.posix_brick {
+                Ok(b) => {
+                    Availability::Run(opts(&[("ioengine", e), ("posix", b.display().to_string())]))
+                }
+                Err(e) => Availability::Skip(e.clone()),
+            }
+        }
+        "bypass-custom" => {
+            if let Some(a) = local_only(env, setup) {
+                return a;
+            }
+            let e = match engine() {
+                Ok(e) => e,
+                Err(a) => return a,
             };
-            match vf {
+            match &env.client_volfile {
                 Ok(p) => Availability::Run(opts(&[
                     ("ioengine", e),
                     ("volume", env.volume.clone()),
@@ -125,6 +140,44 @@ pub fn options(setup: &str, env: &Env) -> Availability {
     }
 }
 
+/// How a setup runs one job: its availability for that job, and whether
+/// the volume must be stopped around each run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobPlan {
+    pub availability: Availability,
+    pub stop_volume: bool,
+}
+
+/// Adapts [`options`] to a job. rpc-bypass reads the live brick read-only
+/// (`posix_read_only=1`: allowed while the brick process serves it); a job
+/// that writes runs with the volume stopped, or not at all when the
+/// harness may not stop it (see [`Env::posix_writes`]).
+pub fn for_job(setup: &str, availability: Availability, env: &Env, writes: bool) -> JobPlan {
+    let plan = |availability, stop_volume| JobPlan {
+        availability,
+        stop_volume,
+    };
+    match (setup, availability) {
+        ("rpc-bypass", Availability::Run(mut o)) => {
+            if !writes {
+                o.push(("posix_read_only".into(), "1".into()));
+                return plan(Availability::Run(o), false);
+            }
+            match &env.posix_writes {
+                Ok(()) => plan(Availability::Run(o), true),
+                Err(why) => plan(
+                    Availability::Skip(format!(
+                        "the job writes, and the brick may be written in-process only while \
+                         no brick process serves it: {why}"
+                    )),
+                    false,
+                ),
+            }
+        }
+        (_, a) => plan(a, false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,7 +191,8 @@ mod tests {
             mount: Ok("/m".into()),
             engine: Ok("/t/libglusterrs.so".into()),
             client_volfile: Ok("/w/client.vol".into()),
-            posix_volfile: Err("rpc-bypass needs one brick holding every file".into()),
+            posix_brick: Err("rpc-bypass needs one brick holding every file".into()),
+            posix_writes: Err("replicated volume".into()),
             clients: vec![],
         }
     }
@@ -185,5 +239,45 @@ mod tests {
             Availability::Run(o) => assert!(o.contains(&("port".into(), "24008".into()))),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn rpc_bypass_reads_live_brick_read_only_and_writes_with_volume_stopped() {
+        let mut e = env();
+        e.posix_brick = Ok("/b/0".into());
+        let base = opts(&[
+            ("ioengine", "external:/t/libglusterrs.so".into()),
+            ("posix", "/b/0".into()),
+        ]);
+        assert_eq!(options("rpc-bypass", &e), Availability::Run(base.clone()));
+        let read = for_job("rpc-bypass", options("rpc-bypass", &e), &e, false);
+        let mut ro = base.clone();
+        ro.push(("posix_read_only".into(), "1".into()));
+        assert_eq!(
+            read,
+            JobPlan {
+                availability: Availability::Run(ro),
+                stop_volume: false
+            }
+        );
+        // Writing: not run, saying why, unless the volume may be stopped.
+        let w = for_job("rpc-bypass", options("rpc-bypass", &e), &e, true);
+        assert!(!w.stop_volume);
+        assert!(
+            matches!(&w.availability, Availability::Skip(r) if r.contains("writes") && r.contains("replicated")),
+            "{w:?}"
+        );
+        e.posix_writes = Ok(());
+        assert_eq!(
+            for_job("rpc-bypass", options("rpc-bypass", &e), &e, true),
+            JobPlan {
+                availability: Availability::Run(base),
+                stop_volume: true
+            }
+        );
+        // Other setups pass through untouched.
+        let b = for_job("bypass", options("bypass", &e), &e, true);
+        assert_eq!(b.availability, options("bypass", &e));
+        assert!(!b.stop_volume);
     }
 }

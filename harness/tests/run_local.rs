@@ -366,3 +366,64 @@ fn sigint_mid_run_leaves_nothing_behind() {
     assert!(log.contains("interrupted"), "{log}");
     assert_nothing_left(&volume, &bricks);
 }
+
+/// rpc-bypass on a job that writes: the harness stops its volume around the
+/// run (the engine refuses a served brick for writing), starts it again, and
+/// the setups after it (FUSE, the engine through glusterd) still work.
+#[test]
+fn rpc_bypass_write_job_runs_with_the_volume_stopped() {
+    let scratch = Scratch::new("rpcw");
+    let bricks = scratch.0.join("bricks");
+    let results = scratch.0.join("results");
+    std::fs::create_dir_all(&bricks).unwrap();
+    let volume = format!("gbench-rpcw-{}", std::process::id());
+    let t = Instant::now();
+    let out = Command::new(bin())
+        .args(["run", "--size", "4m", "--repeat", "2", "--name", "w"])
+        .args(["--fio-timeout", "120", "--no-plots"])
+        .args(["--setups", "rpc-bypass,fuse,bypass"])
+        .arg("--volume")
+        .arg(&volume)
+        .arg("--brick-dir")
+        .arg(&bricks)
+        .arg("--results")
+        .arg(&results)
+        .arg(jobs_dir().join("seq-write.fio"))
+        .arg(jobs_dir().join("seq-read.fio"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("harness took {:.1} s\n{stderr}", t.elapsed().as_secs_f64());
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    let run = results.join("w");
+    let mut rd = csv::Reader::from_path(run.join("results.csv")).unwrap();
+    let rows: Vec<Row> = rd.deserialize().map(Result::unwrap).collect();
+    let unsupported = rows
+        .iter()
+        .any(|r| r.setup == "rpc-bypass" && r.note.contains("not supported"));
+    for job in ["seq-write", "seq-read"] {
+        for setup in ["rpc-bypass", "fuse", "bypass"] {
+            let r: Vec<_> = rows
+                .iter()
+                .filter(|r| r.job == job && r.setup == setup)
+                .collect();
+            if setup == "rpc-bypass" && unsupported {
+                eprintln!("rpc-bypass unsupported here: {r:?}");
+                continue;
+            }
+            assert_eq!(r.len(), 2, "{job}/{setup}: {rows:?}");
+            for r in r {
+                assert_eq!(r.status, "ok", "{r:?}");
+                assert!(r.aggrb_kbs.unwrap() > 0.0, "{r:?}");
+            }
+        }
+    }
+    let write_job = std::fs::read_to_string(run.join("jobs/seq-write-rpc-bypass.fio")).unwrap();
+    assert!(write_job.contains("posix=") && !write_job.contains("posix_read_only"));
+    let read_job = std::fs::read_to_string(run.join("jobs/seq-read-rpc-bypass.fio")).unwrap();
+    assert!(read_job.contains("posix_read_only=1"), "{read_job}");
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(info.contains("run with the volume stopped"), "{info}");
+    assert_nothing_left(&volume, &bricks);
+}

@@ -130,6 +130,7 @@ fn job_options(td: &Td) -> Result<(EngineOptions, Vec<String>), EngineError> {
         urls.extend(url);
     }
     let opts = EngineOptions::resolve(&values, &urls)?;
+    crate::rpc_bypass::check_job(&opts, &td.settings())?;
     Ok((opts, paths))
 }
 
@@ -191,6 +192,9 @@ fn has_connections() -> bool {
 }
 
 fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
+    if let Some(p) = &spec.posix {
+        return crate::rpc_bypass::connect(spec, p);
+    }
     let mut v = match &spec.volfile {
         Some(p) => gfapi::Volume::volfile(spec.volume.clone(), p),
         None => gfapi::Volume::new(spec.volume.clone()),
@@ -201,6 +205,20 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
             Transport::Unix => v.unix_socket(&s.host),
             Transport::Rdma => v.transport_server(gfapi::Transport::Rdma, s.host.clone(), s.port),
         };
+    }
+    if spec.io_timeout > 0 {
+        // A hung server is dropped 1.5-2 ping-timeouts after it stops
+        // answering (measured on 10.3). Names are VOLUME-client-N in
+        // glusterd's and glusterrs-cluster's volfiles.
+        let ping = spec.io_timeout.div_ceil(2);
+        v = v.xlator_option("*-client-*", "ping-timeout", ping.to_string());
+    }
+    if !spec.client_io_threads {
+        // fio keeps iodepth requests in flight already: the io-threads hop
+        // (a queue plus a worker wakeup per request) only adds CPU and
+        // latency. Matches glusterd's VOLUME-io-threads; a no-op for graphs
+        // without it (bypass-custom volfiles).
+        v = v.xlator_option("*-io-threads", "pass-through", "true");
     }
     let fs = v
         .log_file(&spec.logfile)
@@ -460,6 +478,9 @@ fn ensure_layout(
     }
     if stat_size(fs, path)?.is_some_and(|size| size >= needed) {
         return Ok(());
+    }
+    if let Some(p) = spec.posix.as_ref().filter(|p| p.read_only) {
+        return Err(crate::rpc_bypass::layout_refused(p, path, needed));
     }
     let new_layout = s.dirs.read || (s.dirs.write && s.overwrite && !s.file_append);
     let unlink_first = s.dirs.write && !s.overwrite && !s.file_append;

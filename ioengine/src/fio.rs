@@ -286,6 +286,13 @@ impl Td {
             io_mode: raw.io_mode,
             volfile: cstr_opt(raw.volfile),
             logfile: cstr_opt(raw.logfile),
+            posix: cstr_opt(raw.posix),
+            posix_io_threads: cstr_opt(raw.posix_io_threads),
+            posix_read_only: raw.posix_read_only != 0,
+            posix_force: raw.posix_force != 0,
+            io_timeout: raw.io_timeout,
+            client_io_threads: raw.client_io_threads != 0,
+            iodepth: self.raw().o.iodepth,
         })
     }
 

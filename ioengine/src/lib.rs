@@ -12,7 +12,10 @@
 //! * [`options`]: the option table (drop-in for fio's `gfapi` engine) and
 //!   its checks.
 //! * [`engine`]: connections, layout, open/close, async/sync I/O.
+//! * [`rpc_bypass`]: `posix=DIR`, the brick opened in-process
+//!   (`gfapi::Volume::posix`).
 
 pub mod engine;
 pub mod fio;
 pub mod options;
+pub mod rpc_bypass;

@@ -6,6 +6,11 @@
 //! `brick`, `single-instance`), plus `port`, several servers, `transport`,
 //! `volfile`, `logfile`, `loglevel` and `io_mode`. File names may also be
 //! QEMU-style URLs: `gluster[+tcp|+rdma|+unix]://[host[:port]]/volume/path`.
+//!
+//! rpc-bypass: `posix=DIR` opens a brick directory in-process
+//! (`gfapi::Volume::posix`: storage/posix inside fio, no glusterd, no brick
+//! process, no network), with `posix_io_threads`, `posix_read_only` and
+//! `posix_force`.
 
 use std::ffi::{c_char, c_uint, c_void};
 use std::fmt;
@@ -31,6 +36,12 @@ pub struct RawOptions {
     pub io_mode: c_uint,
     pub volfile: *mut c_char,
     pub logfile: *mut c_char,
+    pub posix: *mut c_char,
+    pub posix_io_threads: *mut c_char,
+    pub posix_read_only: c_uint,
+    pub posix_force: c_uint,
+    pub io_timeout: c_uint,
+    pub client_io_threads: c_uint,
 }
 
 /// What the option strings of one job hold, copied out of [`RawOptions`].
@@ -45,6 +56,17 @@ pub struct OptionValues {
     pub io_mode: u32,
     pub volfile: Option<String>,
     pub logfile: Option<String>,
+    pub posix: Option<String>,
+    pub posix_io_threads: Option<String>,
+    pub posix_read_only: bool,
+    pub posix_force: bool,
+    /// `io_timeout=` seconds (0: keep gluster's ping-timeout).
+    pub io_timeout: u32,
+    /// `client_io_threads=1`: keep the client-side performance/io-threads hop.
+    pub client_io_threads: bool,
+    /// The job's `iodepth` (a fio option, not an engine one): the default of
+    /// `posix_io_threads` depends on it. 0 counts as 1.
+    pub iodepth: u32,
 }
 
 /// How fio parses and stores one option.
@@ -77,6 +99,12 @@ pub const TRANSPORT_UNIX: u32 = 1;
 pub const TRANSPORT_RDMA: u32 = 2;
 pub const IO_MODE_ASYNC: u32 = 0;
 pub const IO_MODE_SYNC: u32 = 1;
+/// `posix_io_threads=auto` with iodepth > 1 (and io_mode=async): gluster's
+/// default thread count, the best of 2..32 measured for async depth 32 on
+/// the reference VM (docs/rpc-bypass.md).
+pub const POSIX_AUTO_IO_THREADS: u32 = 16;
+/// io-threads' own limit (`thread-count`, IOT_MAX_THREADS in gluster 10).
+pub const POSIX_MAX_IO_THREADS: u32 = 64;
 
 const TRANSPORTS: &[(&str, u32, &str)] = &[
     ("tcp", TRANSPORT_TCP, "TCP to glusterd and the bricks"),
@@ -181,6 +209,54 @@ pub fn option_specs() -> &'static [OptSpec] {
             def: None,
         },
         OptSpec {
+            name: "posix",
+            lname: "Glusterfs brick directory (rpc-bypass)",
+            alias: None,
+            kind: OptKind::Str,
+            offset: offset_of!(RawOptions, posix),
+            help: "rpc-bypass: open this brick directory in-process (storage/posix inside fio: no \
+                   glusterd, no brick process, no network). File names are paths in the brick. \
+                   Excludes brick=/volfile=; volume= optional. Needs root. Refused while a brick \
+                   process serves the directory or its volume is started, unless \
+                   posix_read_only=1 or posix_force=1. Never write this way to one brick of a \
+                   replicated or dispersed volume",
+            def: None,
+        },
+        OptSpec {
+            name: "posix_io_threads",
+            lname: "rpc-bypass io-threads",
+            alias: None,
+            kind: OptKind::Str,
+            offset: offset_of!(RawOptions, posix_io_threads),
+            help: "With posix=: worker threads of a performance/io-threads translator above posix, \
+                   auto or 0-64. 0: none; posix then completes every I/O inside the submit call, \
+                   so I/O is submitted synchronously (as io_mode=sync, one at a time). auto: 16 \
+                   when iodepth > 1 and io_mode=async, else 0 (io-threads costs ~46 us per I/O \
+                   but is the only way to run I/Os in parallel)",
+            def: Some("auto"),
+        },
+        OptSpec {
+            name: "posix_read_only",
+            lname: "rpc-bypass read-only",
+            alias: None,
+            kind: OptKind::Bool,
+            offset: offset_of!(RawOptions, posix_read_only),
+            help: "With posix=: open the brick read-only (modifications fail with EROFS); allowed \
+                   on a brick that a running brick process serves. The files must exist",
+            def: Some("0"),
+        },
+        OptSpec {
+            name: "posix_force",
+            lname: "rpc-bypass force",
+            alias: None,
+            kind: OptKind::Bool,
+            offset: offset_of!(RawOptions, posix_force),
+            help: "With posix=: open the brick even if a brick process (or another process's \
+                   posix instance, or a started volume) uses it. Can corrupt the volume; for \
+                   scratch bricks only",
+            def: Some("0"),
+        },
+        OptSpec {
             name: "logfile",
             lname: "Glusterfs log file",
             alias: None,
@@ -206,6 +282,32 @@ pub fn option_specs() -> &'static [OptSpec] {
             offset: offset_of!(RawOptions, io_mode),
             help: "How I/O is submitted to gfapi",
             def: Some("async"),
+        },
+        OptSpec {
+            name: "io_timeout",
+            lname: "Glusterfs brick timeout",
+            alias: None,
+            kind: OptKind::Int { min: 0, max: 1013 },
+            offset: offset_of!(RawOptions, io_timeout),
+            help: "I/O pending on a brick that stopped answering (hung or unreachable server) \
+                   fails with ENOTCONN within about this many seconds: the ping-timeout of every \
+                   protocol/client translator is set to half of it (a ping may go unanswered \
+                   for up to two intervals before the connection is dropped). A killed brick \
+                   fails I/O at once regardless. 0 keeps the volume's network.ping-timeout \
+                   (gluster's default 42 s, i.e. up to ~90 s)",
+            def: Some("10"),
+        },
+        OptSpec {
+            name: "client_io_threads",
+            lname: "Glusterfs client io-threads",
+            alias: None,
+            kind: OptKind::Bool,
+            offset: offset_of!(RawOptions, client_io_threads),
+            help: "Keep the client-side performance/io-threads translator of the volume's \
+                   graph active. 0 (default) sets it to pass-through: fio already keeps \
+                   iodepth requests in flight, and the extra thread hop per request costs \
+                   ~17-25 us of client CPU per 4 KiB read on a 2-core machine",
+            def: Some("0"),
         },
     ];
     SPECS
@@ -256,6 +358,32 @@ impl fmt::Display for Server {
     }
 }
 
+/// rpc-bypass (`posix=`): a brick directory opened in-process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PosixSpec {
+    pub dir: PathBuf,
+    /// performance/io-threads workers above posix (0: none).
+    pub io_threads: u32,
+    pub read_only: bool,
+    pub force: bool,
+}
+
+impl fmt::Display for PosixSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "brick {} in-process (rpc-bypass", self.dir.display())?;
+        if self.read_only {
+            f.write_str(", read-only")?;
+        }
+        if self.io_threads > 0 {
+            write!(f, ", io-threads {}", self.io_threads)?;
+        }
+        if self.force {
+            f.write_str(", forced")?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// Everything that identifies one gfapi connection; jobs whose specs are
 /// equal can share it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -265,10 +393,20 @@ pub struct ConnSpec {
     pub volfile: Option<PathBuf>,
     pub logfile: PathBuf,
     pub loglevel: i32,
+    /// `posix=`: no servers, no volfile.
+    pub posix: Option<PosixSpec>,
+    /// `io_timeout=`: ping-timeout set on the protocol/client translators (0: unset).
+    pub io_timeout: u32,
+    /// `client_io_threads=1`: leave the client's performance/io-threads
+    /// translator active (default: pass-through, see the option's help).
+    pub client_io_threads: bool,
 }
 
 impl fmt::Display for ConnSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.posix {
+            return write!(f, "{p}");
+        }
         match &self.volfile {
             Some(v) => write!(f, "volume '{}' from volfile {}", self.volume, v.display()),
             None => {
@@ -519,6 +657,12 @@ impl EngineOptions {
             IO_MODE_SYNC => IoMode::Sync,
             other => return err(format!("invalid io_mode code {other}")),
         };
+        if let Some(dir) = nonempty(&v.posix) {
+            return resolve_posix(v, urls, dir, transport, port, loglevel, io_mode);
+        }
+        if v.posix_read_only || v.posix_force || posix_threads_given(v) {
+            return err("posix_io_threads=, posix_read_only= and posix_force= need posix=DIR");
+        }
 
         // All URLs of a job must name one volume and one server.
         let mut url_volume: Option<&str> = None;
@@ -606,11 +750,102 @@ impl EngineOptions {
                 volfile,
                 logfile,
                 loglevel,
+                posix: None,
+                io_timeout: v.io_timeout,
+                client_io_threads: v.client_io_threads,
             },
             single_instance: v.single_instance,
             io_mode,
         })
     }
+}
+
+/// Was `posix_io_threads` set to something other than its default `auto`?
+fn posix_threads_given(v: &OptionValues) -> bool {
+    nonempty(&v.posix_io_threads).is_some_and(|s| !s.eq_ignore_ascii_case("auto"))
+}
+
+/// The `posix=DIR` (rpc-bypass) branch of [`EngineOptions::resolve`].
+fn resolve_posix(
+    v: &OptionValues,
+    urls: &[GlusterUrl],
+    dir: &str,
+    transport: Transport,
+    port: u16,
+    loglevel: i32,
+    io_mode: IoMode,
+) -> Result<EngineOptions, OptionError> {
+    let conflict = |what: &str| {
+        err(format!(
+            "posix= and {what} exclude each other: posix= opens the brick directory in-process, \
+             without glusterd or servers"
+        ))
+    };
+    if nonempty(&v.brick).is_some() {
+        return conflict("brick=");
+    }
+    if nonempty(&v.volfile).is_some() {
+        return conflict("volfile=");
+    }
+    if !urls.is_empty() {
+        return conflict("gluster:// file names (use paths inside the brick)");
+    }
+    if transport != Transport::Tcp {
+        return conflict("transport=");
+    }
+    if port != DEFAULT_PORT {
+        return conflict("port=");
+    }
+    let io_threads = match nonempty(&v.posix_io_threads) {
+        None => None,
+        Some(s) if s.eq_ignore_ascii_case("auto") => None,
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if n <= POSIX_MAX_IO_THREADS => Some(n),
+            _ => {
+                return err(format!(
+                    "posix_io_threads={s}: expected auto or 0-{POSIX_MAX_IO_THREADS}"
+                ))
+            }
+        },
+    };
+    let io_threads = io_threads.unwrap_or(if io_mode == IoMode::Async && v.iodepth > 1 {
+        POSIX_AUTO_IO_THREADS
+    } else {
+        0
+    });
+    // Without io-threads, posix runs every request to completion inside the
+    // submitting call, async ones included (the completion is delivered
+    // before glfs_*_async returns). Async submission would then only add
+    // its overhead (~3% at 4 KiB cached reads) and make fio book the whole
+    // I/O time as submission latency (clat ~0): submit synchronously.
+    let io_mode = if io_threads == 0 {
+        IoMode::Sync
+    } else {
+        io_mode
+    };
+    let dir = PathBuf::from(dir);
+    let volume = nonempty(&v.volume)
+        .map(str::to_string)
+        .unwrap_or_else(|| dir.display().to_string());
+    Ok(EngineOptions {
+        conn: ConnSpec {
+            volume,
+            servers: Vec::new(),
+            volfile: None,
+            logfile: nonempty(&v.logfile).unwrap_or("/dev/null").into(),
+            loglevel,
+            posix: Some(PosixSpec {
+                dir,
+                io_threads,
+                read_only: v.posix_read_only,
+                force: v.posix_force,
+            }),
+            io_timeout: 0,
+            client_io_threads: false,
+        },
+        single_instance: v.single_instance,
+        io_mode,
+    })
 }
 
 fn nonempty(o: &Option<String>) -> Option<&str> {
@@ -774,6 +1009,94 @@ mod tests {
     fn paths() {
         assert_eq!(volume_path("f.0.0", None), "/f.0.0");
         assert_eq!(volume_path("/d/f", None), "/d/f");
+    }
+
+    #[test]
+    fn posix_mode() {
+        let mut v = values();
+        v.volume = None;
+        v.posix = Some("/b/brick".into());
+        v.posix_io_threads = Some("auto".into());
+        v.iodepth = 32;
+        let o = EngineOptions::resolve(&v, &[]).unwrap();
+        let p = o.conn.posix.clone().unwrap();
+        assert_eq!(p.dir, PathBuf::from("/b/brick"));
+        assert_eq!(p.io_threads, POSIX_AUTO_IO_THREADS);
+        assert!(!p.read_only && !p.force);
+        assert!(o.conn.servers.is_empty() && o.conn.volfile.is_none());
+        assert_eq!(o.conn.volume, "/b/brick");
+        assert!(o.conn.to_string().contains("brick /b/brick in-process"));
+        assert_eq!(o.io_mode, IoMode::Async);
+        // auto: none at depth 1 or in sync mode; without io-threads the
+        // engine submits synchronously.
+        v.iodepth = 1;
+        let o = EngineOptions::resolve(&v, &[]).unwrap();
+        assert_eq!(o.conn.posix.unwrap().io_threads, 0);
+        assert_eq!(o.io_mode, IoMode::Sync);
+        v.iodepth = 8;
+        v.io_mode = IO_MODE_SYNC;
+        assert_eq!(
+            EngineOptions::resolve(&v, &[])
+                .unwrap()
+                .conn
+                .posix
+                .unwrap()
+                .io_threads,
+            0
+        );
+        v.io_mode = IO_MODE_ASYNC;
+        v.posix_io_threads = Some("4".into());
+        v.posix_read_only = true;
+        v.volume = Some("label".into());
+        let o = EngineOptions::resolve(&v, &[]).unwrap();
+        let p = o.conn.posix.clone().unwrap();
+        assert_eq!((p.io_threads, p.read_only), (4, true));
+        assert_eq!(o.conn.volume, "label");
+        // The full spec keys sharing: another thread count is another connection.
+        v.posix_io_threads = Some("0".into());
+        assert_ne!(EngineOptions::resolve(&v, &[]).unwrap().conn, o.conn);
+        for bad in ["65", "-1", "lots"] {
+            v.posix_io_threads = Some(bad.into());
+            let e = EngineOptions::resolve(&v, &[]).unwrap_err();
+            assert!(e.0.contains("posix_io_threads"), "{e}");
+        }
+    }
+
+    #[test]
+    fn posix_conflicts() {
+        let mut v = values();
+        v.posix = Some("/b".into());
+        type Set = fn(&mut OptionValues);
+        let cases: [(&str, Set); 4] = [
+            ("brick=", |v| v.brick = Some("h".into())),
+            ("volfile=", |v| v.volfile = Some("/x.vol".into())),
+            ("transport=", |v| v.transport = TRANSPORT_RDMA),
+            ("port=", |v| v.port = 24008),
+        ];
+        for (what, set) in cases {
+            let mut w = v.clone();
+            set(&mut w);
+            let e = EngineOptions::resolve(&w, &[]).unwrap_err();
+            assert!(e.0.contains(what) && e.0.contains("posix="), "{e}");
+        }
+        let u = parse_gluster_url("gluster://h/vol/f", 24007)
+            .unwrap()
+            .unwrap();
+        assert!(EngineOptions::resolve(&v, &[u]).is_err());
+        // posix_* without posix=.
+        v.posix = None;
+        v.posix_io_threads = Some("auto".into());
+        assert!(EngineOptions::resolve(&v, &[]).is_ok());
+        for set in [
+            |v: &mut OptionValues| v.posix_read_only = true,
+            |v: &mut OptionValues| v.posix_force = true,
+            |v: &mut OptionValues| v.posix_io_threads = Some("16".into()),
+        ] {
+            let mut w = v.clone();
+            set(&mut w);
+            let e = EngineOptions::resolve(&w, &[]).unwrap_err();
+            assert!(e.0.contains("need posix=DIR"), "{e}");
+        }
     }
 
     #[test]
