@@ -5,7 +5,8 @@
 #
 # Knobs: TEST_THREADS (default 2), STALE_PREFIXES (name prefixes of volumes whose
 # creating process died, removed before tests and benchmarks; default "grs gbench"), BENCH_ARGS (extra arguments for `glusterrs-bench run`), CLIENTS (hosts
-# running `fio --server`, for bench-peers), PREFIX/DESTDIR for install.
+# running `fio --server`, for bench-clients), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
+# TMPFS_DIR (bench-peers), PREFIX/DESTDIR for install.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,9 +24,18 @@ BENCH        := target/release/glusterrs-bench
 ENGINE       := target/release/libglusterrs.so
 CLUSTER_TOOL := $(CARGO) run --quiet -p glusterrs-cluster --bin glusterrs-cluster --
 BENCH_ARGS   ?=
+# The fault suites (ioengine, gfapi, harness tests/faults.rs) each append one
+# "cases tried, passed, failed" line; printed again at the end of the run.
+FAULT_SUMMARY := echo; echo "== fault suite summary =="; \
+  cat target/tmp/fault-suite-summary.txt 2>/dev/null || echo "(no fault suite ran)"
 CLIENTS      ?=
+PEER_SETUPS  ?= base,fuse,bypass,bypass-custom,rpc-bypass,gfapi,gfapi_async,qemu
+PEER_JOBS    ?= jobs/seq-read.fio jobs/rand-read-4k.fio jobs/one-block.fio
+PEER_SIZE    ?= 256m
+PEER_REPEAT  ?= 3
+TMPFS_DIR    ?= /dev/shm
 
-.PHONY: deps build test glusterd cleanup-stale install bench bench-smoke bench-peers \
+.PHONY: deps build test glusterd cleanup-stale install bench bench-smoke bench-peers bench-clients \
         faults clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
@@ -48,7 +58,9 @@ cleanup-stale: glusterd
 test: deps glusterd cleanup-stale
 	# cargo test does not produce the cdylib; the engine and harness tests load it.
 	$(CARGO) build --workspace
-	$(CARGO) test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS)
+	rm -f target/tmp/fault-suite-summary.txt
+	st=0; $(CARGO) test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS) || st=$$?; \
+	  $(FAULT_SUMMARY); exit $$st
 
 ## install: copy the fio engine to $(LIBDIR) and refresh the linker cache
 install: build
@@ -68,16 +80,33 @@ bench-smoke: build glusterd cleanup-stale
 	  echo "bench-smoke: no results/baseline yet, nothing to compare against"; \
 	fi
 
-## bench-peers: drive load from several machines through fio's client/server mode
-bench-peers: build glusterd cleanup-stale
+## bench-clients: drive load from several machines through fio's client/server mode
+bench-clients: build glusterd cleanup-stale
 	if [ -z "$(CLIENTS)" ]; then \
-	  echo "bench-peers: set CLIENTS=host1,host2 (each running 'fio --server')" >&2; exit 2; \
+	  echo "bench-clients: set CLIENTS=host1,host2 (each running 'fio --server')" >&2; exit 2; \
 	fi
 	$(BENCH) run --clients $(CLIENTS) $(BENCH_ARGS)
 
+## bench-peers: libglusterrs against fio's gfapi engines, QEMU's gluster driver,
+## FUSE and the brick itself (issue 7), on a disk brick and a tmpfs brick, plus
+## the per-job fixed cost with warm caches; prints the targets as pass/fail
+## (results/peers-*/peers.md). results/PERFORMANCE.md explains the numbers.
+bench-peers: build glusterd cleanup-stale
+	stamp=$$(date -u +%Y%m%dT%H%M%SZ); \
+	$(BENCH) run --name peers-disk-$$stamp --size $(PEER_SIZE) --repeat $(PEER_REPEAT) \
+	  --setups $(PEER_SETUPS) $(BENCH_ARGS) $(PEER_JOBS); \
+	$(BENCH) run --name peers-tmpfs-$$stamp --brick-dir $(TMPFS_DIR) --size $(PEER_SIZE) \
+	  --repeat $(PEER_REPEAT) --setups $(PEER_SETUPS) $(BENCH_ARGS) $(PEER_JOBS); \
+	$(BENCH) run --name peers-warm-$$stamp --no-drop-caches --repeat 5 --no-plots \
+	  --setups base,bypass,bypass-custom,gfapi_async $(BENCH_ARGS) jobs/one-block.fio; \
+	$(BENCH) peers results/peers-disk-$$stamp results/peers-tmpfs-$$stamp results/peers-warm-$$stamp
+
 ## faults: the long fault suite (the quick part runs in `make test`)
 faults: build glusterd cleanup-stale
-	GLUSTERRS_FAULTS=long $(CARGO) test --release --workspace -- --include-ignored --test-threads=1 fault
+	rm -f target/tmp/fault-suite-summary.txt
+	st=0; GLUSTERRS_FAULTS=long $(CARGO) test --release --workspace --no-fail-fast \
+	  -- --include-ignored --test-threads=1 fault || st=$$?; \
+	  $(FAULT_SUMMARY); exit $$st
 
 ## clippy: lints as CI runs them
 clippy: deps

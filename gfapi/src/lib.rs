@@ -39,6 +39,7 @@
 
 mod aio;
 mod buf;
+mod creds;
 mod error;
 mod file;
 mod fs;
@@ -48,6 +49,7 @@ mod volume;
 
 pub use aio::{Completion, CompletionQueue};
 pub use buf::{AlignedBuf, IoBuf, IoBufMut};
+pub use creds::cache_thread_credentials;
 pub use error::{Error, Result};
 pub use file::File;
 pub use fs::{background_teardowns, wait_background_teardowns, Fs, Stat, Teardown};

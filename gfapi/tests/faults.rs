@@ -4,14 +4,39 @@
 //! bounded time, without a panic; what was acknowledged by fsync before the
 //! fault must read back intact once the brick is back.
 //!
-//! Each case reports what it tried and what happened on stderr (written
-//! directly, so it shows even when the test harness captures output).
+//! Run by the fault runner shared with the engine and harness suites
+//! (ioengine/tests/fault_runner): each case reports what it tried and what
+//! happened, and the run ends with a cases tried/passed summary.
 
-use std::io::Write as _;
+#[path = "../../ioengine/tests/fault_runner/mod.rs"]
+mod fault_runner;
+
 use std::time::{Duration, Instant};
 
+use fault_runner::{Case, Log};
 use gfapi::{CompletionQueue, Fs, Teardown};
 use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
+
+fn main() {
+    fault_runner::main(
+        "client",
+        || {
+            Glusterd::ensure().expect("glusterd");
+        },
+        || {},
+        vec![
+            Case::quick(
+                "killed_brick_fails_inflight_io_and_keeps_fsynced_data",
+                killed_brick,
+            ),
+            Case::quick(
+                "hung_brick_fails_inflight_io_within_ping_timeout",
+                hung_brick,
+            ),
+            Case::quick("fsync_fails_once_the_brick_is_gone", fsync_after_death),
+        ],
+    )
+}
 
 /// Bound for a killed brick: the kernel resets the connection at once.
 const KILLED_BOUND: Duration = Duration::from_secs(10);
@@ -20,12 +45,7 @@ const KILLED_BOUND: Duration = Duration::from_secs(10);
 const PING_TIMEOUT_S: u64 = 3;
 const HUNG_BOUND: Duration = Duration::from_secs(2 * PING_TIMEOUT_S + 2);
 
-fn report(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "fault: {msg}");
-}
-
 fn volume() -> Volume {
-    Glusterd::ensure().expect("glusterd");
     Volume::create(VolumeSpec::new().prefix("grs-fault")).expect("create volume")
 }
 
@@ -173,7 +193,7 @@ fn io_through_fault(
 
 /// After the brick is back: the file reads back what was fsynced, through a
 /// fresh connection and on the brick itself.
-fn check_acked(vol: &Volume) {
+fn check_acked(log: &mut Log, vol: &Volume) {
     let expect = pattern(ACKED, 7);
     let on_brick = std::fs::read(vol.bricks()[0].join("acked")).expect("brick file");
     assert!(
@@ -201,15 +221,14 @@ fn check_acked(vol: &Volume) {
         "fsynced data differs after the brick restart"
     );
     f.close().expect("close");
-    report(&format!(
+    log.say(format!(
         "  {} MiB acknowledged by fsync before the fault read back intact ({:.1} s)",
         ACKED >> 20,
         t.elapsed().as_secs_f64()
     ));
 }
 
-#[test]
-fn fault_killed_brick_fails_inflight_io_and_keeps_fsynced_data() {
+fn killed_brick(log: &mut Log) {
     let vol = volume();
     let fs = gfapi::Volume::new(vol.name()).init().expect("init");
     fs.set_teardown(Teardown::SkipFini);
@@ -217,7 +236,7 @@ fn fault_killed_brick_fails_inflight_io_and_keeps_fsynced_data() {
     let (first, last, errors, texts) = io_through_fault(&f, 16, || {
         vol.stop_brick(0).expect("kill brick");
     });
-    report(&format!(
+    log.say(format!(
         "client, brick SIGKILLed under 16 async writes: first error after {:.2} s, \
          all completions after {:.2} s, {errors} errors: {texts:?}",
         first.as_secs_f64(),
@@ -231,11 +250,10 @@ fn fault_killed_brick_fails_inflight_io_and_keeps_fsynced_data() {
     let _ = f.close();
     drop(fs);
     vol.start_force().expect("restart brick");
-    check_acked(&vol);
+    check_acked(log, &vol);
 }
 
-#[test]
-fn fault_hung_brick_fails_inflight_io_within_ping_timeout() {
+fn hung_brick(log: &mut Log) {
     let vol = volume();
     let fs = gfapi::Volume::new(vol.name())
         .xlator_option("*-client-*", "ping-timeout", PING_TIMEOUT_S.to_string())
@@ -249,7 +267,7 @@ fn fault_hung_brick_fails_inflight_io_within_ping_timeout() {
         signal(pid, libc::SIGSTOP);
         resume = Some(Resume(pid));
     });
-    report(&format!(
+    log.say(format!(
         "client, brick SIGSTOPped under 16 async writes, ping-timeout={PING_TIMEOUT_S}: \
          first error after {:.2} s, all completions after {:.2} s, {errors} errors: {texts:?}",
         first.as_secs_f64(),
@@ -274,11 +292,64 @@ fn fault_hung_brick_fails_inflight_io_within_ping_timeout() {
             Err(e) => panic!("no recovery 30 s after SIGCONT: {e}"),
         }
     }
-    report(&format!(
+    log.say(format!(
         "  the connection recovered {:.1} s after SIGCONT",
         t.elapsed().as_secs_f64()
     ));
     let _ = f.close();
     drop(fs);
-    check_acked(&vol);
+    check_acked(log, &vol);
+}
+
+/// Writes after the brick died may still be acknowledged (write-behind
+/// caches them), but an fsync must then fail, sync or async: what fsync
+/// acknowledged is the only promise a writer gets.
+fn fsync_after_death(log: &mut Log) {
+    let vol = volume();
+    let fs = gfapi::Volume::new(vol.name()).init().expect("init");
+    fs.set_teardown(Teardown::SkipFini);
+    let f = write_acked(&fs);
+    vol.stop_brick(0).expect("kill brick");
+    let q: CompletionQueue<(u64, Vec<u8>)> = CompletionQueue::new();
+    let qs: CompletionQueue<u64> = CompletionQueue::new();
+    let (mut done, mut sdone) = (Vec::new(), Vec::new());
+    let mut acked_writes = 0;
+    for i in 0..4u64 {
+        let t = Instant::now();
+        f.write_at_async(pattern(BS, i), ACKED as u64 + i * BS as u64, &q, i)
+            .expect("submit write");
+        done.clear();
+        assert_eq!(
+            q.wait(&mut done, 1, 1, Some(KILLED_BOUND)),
+            1,
+            "write hangs"
+        );
+        acked_writes += usize::from(done[0].result.is_ok());
+        f.fsync_async(&qs, i).expect("submit fsync");
+        sdone.clear();
+        assert_eq!(
+            qs.wait(&mut sdone, 1, 1, Some(KILLED_BOUND)),
+            1,
+            "fsync hangs"
+        );
+        let r = &sdone[0].result;
+        assert!(r.is_err(), "async fsync {i} succeeded with the brick gone");
+        let e = f
+            .fsync()
+            .expect_err("sync fsync succeeded with the brick gone");
+        log.say(format!(
+            "client, brick gone: write {i} {}, async fsync: {}, fsync: {e} ({:.2} s)",
+            if done[0].result.is_ok() {
+                "acknowledged (write-behind)"
+            } else {
+                "failed"
+            },
+            r.as_ref().unwrap_err(),
+            t.elapsed().as_secs_f64()
+        ));
+    }
+    log.say(format!(
+        "  {acked_writes} of 4 writes acknowledged; every fsync failed"
+    ));
+    let _ = f.close();
 }

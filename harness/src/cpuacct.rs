@@ -117,7 +117,10 @@ pub fn bricks_cpu_s(bricks: &[PathBuf]) -> Option<f64> {
         };
         let argv: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
         let serves = argv.windows(2).any(|w| {
-            w[0] == b"--brick-name" && bricks.iter().any(|b| Path::new(OsStr::from_bytes(w[1])) == b)
+            w[0] == b"--brick-name"
+                && bricks
+                    .iter()
+                    .any(|b| Path::new(OsStr::from_bytes(w[1])) == b)
         });
         if !serves {
             continue;

@@ -221,8 +221,10 @@ fn series_table(series: &Series, description: Option<&String>) -> String {
             med(x.iops(), 0),
             med(x.p50(), 0),
             med(x.p99(), 0),
-            x.proc_cpu_per_gib()
-                .map_or_else(|| star(med(x.cpu_per_gib(), 2)), |m| format!("{:.2}", m.median)),
+            x.proc_cpu_per_gib().map_or_else(
+                || star(med(x.cpu_per_gib(), 2)),
+                |m| format!("{:.2}", m.median)
+            ),
             med(x.wall(), 1),
             ratio(series.ratio(&x.setup, BASE)),
             ratio(series.ratio(&x.setup, PEER)),

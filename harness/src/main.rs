@@ -136,9 +136,9 @@ fn real_main() -> Result<u8> {
             for dir in &runs {
                 let rep = report::Report::load(dir)?;
                 let targets = peers::evaluate(&rep, &jobs);
-                bad |= targets.iter().any(|t| {
-                    matches!(t.verdict, peers::Verdict::Fail | peers::Verdict::Missing)
-                });
+                bad |= targets
+                    .iter()
+                    .any(|t| matches!(t.verdict, peers::Verdict::Fail | peers::Verdict::Missing));
                 let md = peers::render(&rep, &targets);
                 if dir.is_dir() {
                     std::fs::write(dir.join("peers.md"), &md)?;

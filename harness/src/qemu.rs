@@ -42,10 +42,12 @@ pub fn find() -> Result<PathBuf, String> {
     if formats.split_whitespace().any(|f| f == "gluster") {
         Ok(PathBuf::from("qemu-img"))
     } else {
-        Err("qemu-img has no gluster block driver: install Debian's qemu-block-extra \
+        Err(
+            "qemu-img has no gluster block driver: install Debian's qemu-block-extra \
              (on Debian 12 it pins qemu-utils to 7.2: apt-get install --allow-downgrades \
              qemu-block-extra qemu-utils=<the same 7.2 version>)"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -65,10 +67,6 @@ pub struct BenchJob {
 impl BenchJob {
     pub fn file(&self) -> String {
         format!("{}.0.0", self.name)
-    }
-
-    pub fn bytes(&self) -> u64 {
-        self.bs * self.count
     }
 
     /// Step between offsets: `bs` for sequential jobs, a scattered odd
@@ -135,10 +133,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
     let (num, unit) = s.split_at(digits);
     let num: f64 = num.parse().ok()?;
     let unit = unit.trim().to_ascii_lowercase();
-    let unit = unit
-        .trim_end_matches('b')
-        .trim_end_matches('i')
-        .to_string();
+    let unit = unit.trim_end_matches('b').trim_end_matches('i').to_string();
     let mult: u64 = match unit.as_str() {
         "" => 1,
         "k" => 1 << 10,
@@ -298,11 +293,7 @@ pub fn group_stats(jobs: &[BenchJob], outs: &[BenchOutput], cpu_s: f64) -> Group
         .map(|o| ((o.seconds * 1000.0).ceil() as u64).max(1))
         .collect();
     let bytes: Vec<u64> = outs.iter().map(|o| o.requests * o.bytes_each).collect();
-    let bws: Vec<u64> = bytes
-        .iter()
-        .zip(&runs)
-        .map(|(b, r)| b * 1000 / r)
-        .collect();
+    let bws: Vec<u64> = bytes.iter().zip(&runs).map(|(b, r)| b * 1000 / r).collect();
     let io_bytes: u64 = bytes.iter().sum();
     let ios: u64 = outs.iter().map(|o| o.requests).sum();
     let max_run = runs.iter().copied().max().unwrap_or(1);
@@ -326,10 +317,7 @@ pub fn group_stats(jobs: &[BenchJob], outs: &[BenchOutput], cpu_s: f64) -> Group
 
 /// Outcome of [`run`].
 pub enum Outcome {
-    Done {
-        outs: Vec<BenchOutput>,
-        wall_s: f64,
-    },
+    Done { outs: Vec<BenchOutput>, wall_s: f64 },
     Failed(String),
 }
 
@@ -351,7 +339,8 @@ pub fn run(
         let args = j.args(&format!("{url_base}/{}", j.file()));
         writeln!(commands, "{} {}", qemu_img.display(), args.join(" "))?;
         let log = log_for(j);
-        let f = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let f =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let mut c = wrap(qemu_img, &args);
         c.stdout(Stdio::from(f.try_clone()?)).stderr(Stdio::from(f));
         match c.spawn() {

@@ -19,6 +19,7 @@ pub const SETUP_ORDER: &[&str] = &[
     "rpc-bypass",
     "gfapi",
     "gfapi_async",
+    "qemu",
 ];
 pub const BASE: &str = "base";
 pub const PEER: &str = "gfapi_async";

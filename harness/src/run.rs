@@ -6,15 +6,18 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cluster::{ClusterOps, GlusterCluster, VolumePlan};
+use crate::cpuacct::{self, CpuGroup};
 use crate::export;
 use crate::fio::{group_stats, FioOutput, GroupStats};
 use crate::jobfile;
+use crate::qemu;
 use crate::report::{Report, Row, RunInfo, Status};
 use crate::setup::{self, Availability, Env};
 use crate::sys::{self, Ended, Teardown};
@@ -28,7 +31,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "base,fuse,bypass,bypass-custom,rpc-bypass,gfapi,gfapi_async"
+        default_value = "base,fuse,bypass,bypass-custom,rpc-bypass,gfapi,gfapi_async,qemu"
     )]
     pub setups: Vec<String>,
     /// Override every `size=` of the job files (e.g. 64m) for quick runs.
@@ -185,6 +188,25 @@ struct Ctx {
     run_dir: PathBuf,
     pb: ProgressBar,
     commands: File,
+    /// cgroup counting the CPU of every measured process tree (None: not
+    /// available here; rows then carry fio's own CPU figure only).
+    cpu: Option<Arc<CpuGroup>>,
+    /// Local brick directories whose glusterfsd CPU is read around each run.
+    bricks: Vec<PathBuf>,
+}
+
+/// CPU used during one measured run; see [`Row::proc_cpu_s`].
+#[derive(Debug, Clone, Copy, Default)]
+struct RunCpu {
+    proc_s: Option<f64>,
+    brick_s: Option<f64>,
+}
+
+impl RunCpu {
+    fn apply(self, r: &mut Row) {
+        r.proc_cpu_s = self.proc_s;
+        r.brick_cpu_s = self.brick_s;
+    }
 }
 
 impl Ctx {
@@ -201,6 +223,7 @@ enum FioResult {
     Done {
         groups: Vec<GroupStats>,
         wall_s: f64,
+        cpu: RunCpu,
     },
     Failed(String),
 }
@@ -240,24 +263,39 @@ impl Ctx {
     /// Runs fio on a derived job file; `json_out` None runs for side
     /// effects (layout) with normal output into the log.
     fn fio(&self, job: &Path, json_out: Option<&Path>, log: &Path) -> Result<FioResult> {
-        let mut c = sys::command(&self.args.fio);
+        let mut fio_args: Vec<String> = Vec::new();
         if let Some(out) = json_out {
-            c.arg("--output-format=json+")
-                .arg(format!("--output={}", out.display()));
+            fio_args.push("--output-format=json+".into());
+            fio_args.push(format!("--output={}", out.display()));
         }
         if self.args.clients.is_empty() {
-            c.arg(job);
+            fio_args.push(job.display().to_string());
         } else {
             for h in &self.args.clients {
-                c.arg(format!("--client={}", fio_client(h))).arg(job);
+                fio_args.push(format!("--client={}", fio_client(h)));
+                fio_args.push(job.display().to_string());
             }
         }
         let mut line = format!("{}", self.args.fio.display());
-        for a in c.get_args() {
+        for a in &fio_args {
             line.push(' ');
-            line.push_str(&a.to_string_lossy());
+            line.push_str(a);
         }
         writeln!(&self.commands, "{line}")?;
+        // Local runs join the CPU cgroup (fio's client mode runs elsewhere).
+        let cpu = self
+            .cpu
+            .as_ref()
+            .filter(|_| self.args.clients.is_empty() && json_out.is_some());
+        let mut c = match cpu {
+            Some(g) => g.command(&self.args.fio, &fio_args),
+            None => {
+                let mut c = sys::command(&self.args.fio);
+                c.args(&fio_args);
+                c
+            }
+        };
+        let cpu0 = self.cpu_now(cpu.map(Arc::as_ref));
         let logf = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         c.stdout(Stdio::from(logf.try_clone()?))
             .stderr(Stdio::from(logf));
@@ -271,6 +309,7 @@ impl Ctx {
             Duration::from_secs(20),
         )?;
         let wall_s = start.elapsed().as_secs_f64();
+        let cpu = self.cpu_now(cpu.map(Arc::as_ref)).since(cpu0);
         let log_text = std::fs::read_to_string(log).unwrap_or_default();
         match ended {
             Ended::Interrupted => Err(sys::Interrupted.into()),
@@ -287,6 +326,7 @@ impl Ctx {
                     return Ok(FioResult::Done {
                         groups: Vec::new(),
                         wall_s,
+                        cpu,
                     });
                 };
                 let text = std::fs::read_to_string(out).unwrap_or_default();
@@ -299,7 +339,11 @@ impl Ctx {
                                 "fio did no I/O",
                             )))
                         } else {
-                            Ok(FioResult::Done { groups, wall_s })
+                            Ok(FioResult::Done {
+                                groups,
+                                wall_s,
+                                cpu,
+                            })
                         }
                     }
                     Err(e) => Ok(FioResult::Failed(failure_reason(
@@ -309,6 +353,84 @@ impl Ctx {
                 }
             }
         }
+    }
+}
+
+/// CPU counters at one instant (see [`Ctx::cpu_now`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuSnap {
+    proc_s: Option<f64>,
+    brick_s: Option<f64>,
+}
+
+impl CpuSnap {
+    fn since(self, before: CpuSnap) -> RunCpu {
+        let d = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if a >= b => Some(a - b),
+            _ => None,
+        };
+        RunCpu {
+            proc_s: d(self.proc_s, before.proc_s),
+            brick_s: d(self.brick_s, before.brick_s),
+        }
+    }
+}
+
+impl Ctx {
+    fn cpu_now(&self, group: Option<&CpuGroup>) -> CpuSnap {
+        CpuSnap {
+            proc_s: group.and_then(|g| g.usage_s().ok()),
+            brick_s: cpuacct::bricks_cpu_s(&self.bricks),
+        }
+    }
+
+    /// The `qemu` setup: one `qemu-img bench` per job section of the
+    /// derived job file, on `url/FILE` (see [`crate::qemu`]).
+    fn qemu(
+        &self,
+        opts: &jobfile::Options,
+        derived: &Path,
+        raw: &Path,
+        tag: &str,
+    ) -> Result<FioResult> {
+        let get = |k: &str| opts.iter().find(|(k2, _)| k2 == k).map(|(_, v)| v.clone());
+        let (Some(bin), Some(url)) = (get("qemu-img"), get("url")) else {
+            return Ok(FioResult::Failed("qemu setup without qemu-img/url".into()));
+        };
+        let text = jobfile::read(derived)?;
+        let jobs = match qemu::plan(&text) {
+            Ok(j) => j,
+            Err(e) => return Ok(FioResult::Failed(format!("{e:#}"))),
+        };
+        let cpu = self.cpu.as_deref();
+        let wrap = |p: &Path, a: &[String]| match cpu {
+            Some(g) => g.command(p, a),
+            None => {
+                let mut c = sys::command(p);
+                c.args(a);
+                c
+            }
+        };
+        let cpu0 = self.cpu_now(cpu);
+        let mut commands = &self.commands;
+        let outcome = qemu::run(
+            Path::new(&bin),
+            &jobs,
+            &url,
+            &|j| raw.join(format!("{tag}-{}.log", j.name)),
+            &wrap,
+            Duration::from_secs(self.args.fio_timeout),
+            &mut commands,
+        )?;
+        let used = self.cpu_now(cpu).since(cpu0);
+        Ok(match outcome {
+            qemu::Outcome::Failed(why) => FioResult::Failed(why),
+            qemu::Outcome::Done { outs, wall_s } => FioResult::Done {
+                groups: vec![qemu::group_stats(&jobs, &outs, used.proc_s.unwrap_or(0.0))],
+                wall_s,
+                cpu: used,
+            },
+        })
     }
 }
 
@@ -566,11 +688,24 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let mut td = Teardown::default();
     td.verbose = true;
     let pb = ProgressBar::hidden();
+    let cpu = match CpuGroup::create() {
+        Ok(g) => Some(Arc::new(g)),
+        Err(why) => {
+            eprintln!("warning: process CPU not measured: {why}");
+            None
+        }
+    };
+    if let Some(g) = &cpu {
+        let g = Arc::clone(g);
+        td.push("remove the CPU accounting cgroup", move || g.remove());
+    }
     let ctx = Ctx {
         commands: File::create(run_dir.join("commands.txt"))?,
         args: args.clone(),
         run_dir: run_dir.clone(),
         pb,
+        cpu,
+        bricks: Vec::new(),
     };
     let ops = GlusterCluster {
         remote_host: args
@@ -724,6 +859,17 @@ fn measure(
         run_dir: ctx.run_dir.clone(),
         pb,
         commands: ctx.commands.try_clone()?,
+        cpu: ctx.cpu.clone(),
+        // "host:/path" of this machine's volume (none with --server).
+        bricks: if args.server.is_some() {
+            Vec::new()
+        } else {
+            up.bricks
+                .iter()
+                .filter_map(|b| b.split_once(':'))
+                .map(|(_, p)| PathBuf::from(p))
+                .collect()
+        },
     };
     let mut caches_ok = drop_caches;
     for ((job, _path, text), plan) in jobs.iter().zip(&plans) {
@@ -804,6 +950,9 @@ fn measure(
                 }
                 let result = match stop_failed {
                     Some(why) => Ok(FioResult::Failed(why)),
+                    None if setup == "qemu" => {
+                        ctx.qemu(opts, &derived, &raw, &format!("{setup}-r{rep}"))
+                    }
                     None => ctx.fio(&derived, Some(&out), &log),
                 };
                 if p.stop_volume {
@@ -816,10 +965,15 @@ fn measure(
                         .context("restarting the volume after an rpc-bypass run")?;
                 }
                 match result? {
-                    FioResult::Done { groups, wall_s } => {
+                    FioResult::Done {
+                        groups,
+                        wall_s,
+                        cpu,
+                    } => {
                         let mut errs = Vec::new();
                         for g in &groups {
-                            let r = Row::from_group(job, setup, rep, g, wall_s);
+                            let mut r = Row::from_group(job, setup, rep, g, wall_s);
+                            cpu.apply(&mut r);
                             if r.status != Status::Ok {
                                 errs.push(r.note.clone());
                             }

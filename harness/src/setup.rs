@@ -131,6 +131,21 @@ pub fn options(setup: &str, env: &Env) -> Availability {
                 Err(e) => Availability::Skip(e.clone()),
             }
         }
+        "qemu" => {
+            if let Some(a) = local_only(env, setup) {
+                return a;
+            }
+            match crate::qemu::find() {
+                Ok(bin) => Availability::Run(opts(&[
+                    ("qemu-img", bin.display().to_string()),
+                    (
+                        "url",
+                        format!("gluster://{}:{}/{}", env.server_host, env.port, env.volume),
+                    ),
+                ])),
+                Err(why) => Availability::Skip(why),
+            }
+        }
         "gfapi" | "gfapi_async" => Availability::Run(opts(&[
             ("ioengine", setup.into()),
             ("volume", env.volume.clone()),

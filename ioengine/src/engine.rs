@@ -157,6 +157,25 @@ struct Registry {
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+type IdlePool = Option<(u32, HashMap<ConnSpec, Vec<Fs>>)>;
+/// Private connections (`single-instance=0`) of jobs that ended, by settings,
+/// for the next such job of this process (pid). Connections are never
+/// finalised (SkipFini), so without reuse every job of a long `thread=1` run
+/// would leave its gfapi threads, sockets and memory behind; with it they are
+/// bounded by the number of jobs running at once.
+static IDLE: Mutex<IdlePool> = Mutex::new(None);
+
+fn idle_pool(g: &mut IdlePool) -> &mut HashMap<ConnSpec, Vec<Fs>> {
+    let pid = fio::getpid();
+    if g.as_ref().is_some_and(|(p, _)| *p != pid) {
+        // Inherited over fork(): the parent's, never used nor dropped here.
+        if let Some(old) = g.take() {
+            std::mem::forget(old);
+        }
+    }
+    &mut g.get_or_insert_with(|| (pid, HashMap::new())).1
+}
 /// Serialises file layout within a process (like fio's create_serialize).
 static LAYOUT: Mutex<()> = Mutex::new(());
 
@@ -192,8 +211,38 @@ fn has_connections() -> bool {
 }
 
 fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
+    fio::ignore_sigpipe();
     if let Some(p) = &spec.posix {
         return crate::rpc_bypass::connect(spec, p);
+    }
+    if let Some(p) = &spec.volfile {
+        // A fifo (or device) would block the read in gfapi for ever.
+        match std::fs::metadata(p) {
+            Ok(m) if !m.is_file() => {
+                let (errno, what) = if m.is_dir() {
+                    (libc::EISDIR, "a directory")
+                } else {
+                    (libc::EINVAL, "not a regular file")
+                };
+                return Err(EngineError::new(
+                    errno,
+                    format!("cannot read volfile {}: {what}", p.display()),
+                ));
+            }
+            _ => {}
+        }
+        // GlusterFS hands any `...` span of a volfile to a shell (popen)
+        // when it loads it: a volfile= option must not run commands.
+        if let Ok(text) = std::fs::read(p) {
+            if let Some(i) = text.iter().position(|&b| b == b'`') {
+                let line = 1 + text[..i].iter().filter(|&&b| b == b'\n').count();
+                return Err(EngineError::invalid(format!(
+                    "volfile {}, line {line}: a backtick; GlusterFS would run the text between \
+                     backticks as a shell command (refused)",
+                    p.display()
+                )));
+            }
+        }
     }
     let mut v = match &spec.volfile {
         Some(p) => gfapi::Volume::volfile(spec.volume.clone(), p),
@@ -207,11 +256,16 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
         };
     }
     if spec.io_timeout > 0 {
-        // A hung server is dropped 1.5-2 ping-timeouts after it stops
-        // answering (measured on 10.3). Names are VOLUME-client-N in
-        // glusterd's and glusterrs-cluster's volfiles.
-        let ping = spec.io_timeout.div_ceil(2);
+        // A hung server is dropped up to 2 ping-timeouts after it stops
+        // answering (1.5-1.8 measured on 10.3): 40% keeps it within
+        // io_timeout. Names are VOLUME-client-N in glusterd's and
+        // glusterrs-cluster's volfiles.
+        let ping = (spec.io_timeout * 2 / 5).max(1);
         v = v.xlator_option("*-client-*", "ping-timeout", ping.to_string());
+        // A server that accepts but never answers: give up connecting in
+        // time for the whole failure to stay within io_timeout.
+        let bound = Duration::from_secs(u64::from(spec.io_timeout)).mul_f64(0.8);
+        v = v.init_timeout(bound.max(Duration::from_secs(2)));
     }
     if !spec.client_io_threads {
         // fio keeps iodepth requests in flight already: the io-threads hop
@@ -236,7 +290,8 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
 /// use) or, with `shared == false`, a private one.
 fn connection(spec: &ConnSpec, shared: bool) -> Result<Fs, EngineError> {
     if !shared {
-        return connect(spec);
+        let idle = idle_pool(&mut lock(&IDLE)).get_mut(spec).and_then(Vec::pop);
+        return idle.map_or_else(|| connect(spec), Ok);
     }
     let mut g = lock(&REGISTRY);
     let reg = registry(&mut g);
@@ -377,12 +432,17 @@ pub fn init(td: &mut Td) -> Result<Job, EngineError> {
     td.set_sync_engine(opts.io_mode == IoMode::Sync);
     let settings = td.settings();
     let fs = connection(&opts.conn, opts.single_instance)?;
+    // fio submits from this (the job's) thread: cache its credentials in
+    // gfapi, or every request costs geteuid, getegid and two getgroups
+    // calls. Failing that, gfapi keeps asking the kernel: same identity.
+    let _ = gfapi::cache_thread_credentials();
     let depth = settings.iodepth.max(1) as usize;
     Ok(Job {
         settings,
         opts,
         fs,
-        queue: CompletionQueue::new(),
+        // Sized for the depth: delivering a completion never allocates.
+        queue: CompletionQueue::with_capacity(depth),
         completions: Vec::with_capacity(depth),
         events: Vec::with_capacity(depth),
         checked: HashSet::new(),
@@ -409,6 +469,15 @@ pub fn cleanup(mut job: Job) {
         job.queue.wait(&mut job.completions, n, n, Some(left));
     }
     job.completions.clear();
+    // A private connection with no file left open goes back for reuse.
+    if !job.opts.single_instance && job.fs.handle_count() == 1 {
+        let Job { opts, fs, .. } = job;
+        idle_pool(&mut lock(&IDLE))
+            .entry(opts.conn)
+            .or_default()
+            .push(fs);
+        return;
+    }
     drop(job);
 }
 
@@ -816,8 +885,22 @@ pub fn queue(td: &mut Td, u: &mut IoU) -> Result<Queued, EngineError> {
     let st = f
         .state()
         .ok_or_else(|| EngineError::new(libc::EBADF, format!("{}: file not open", f.name())))?;
-    if job.opts.io_mode == IoMode::Sync {
+    // fio ignores the error of a sync io_u that completes through
+    // getevents (io_completed returns early for sync directions): a failed
+    // fsync would pass as done and fio exit 0 over lost writes. Sync
+    // directions therefore complete here, as in fio's libaio engine.
+    let sync_dir = matches!(u.ddir(), Ddir::Sync | Ddir::Datasync);
+    if job.opts.io_mode == IoMode::Sync || sync_dir {
         let r = sync_io(&st.file, u);
+        if let (true, Err(e)) = (sync_dir, &r) {
+            // fio names no file for a failed sync; say which one.
+            let op = if u.ddir() == Ddir::Sync {
+                "fsync"
+            } else {
+                "fdatasync"
+            };
+            fio::log_err(&format!("glusterrs: {op} {}: {e}\n", st.path));
+        }
         finish(u, r);
         return Ok(Queued::Completed);
     }

@@ -748,6 +748,29 @@ pub fn pin_library() {
     });
 }
 
+/// Ignores SIGPIPE in this process unless someone installed a handler.
+/// gluster's socket transport writes to its sockets without MSG_NOSIGNAL;
+/// a brick that dies mid-write would otherwise kill the fio job with
+/// SIGPIPE (and fio's parent then crashed reaping it). fio itself only
+/// handles SIGPIPE in its server mode. Writes then fail with EPIPE, which
+/// gluster turns into ENOTCONN for the I/O.
+pub fn ignore_sigpipe() {
+    // SAFETY: sigaction with a NULL new action only reads the current one
+    // into `old`; SIG_IGN is installed only over the default action, with a
+    // zeroed (valid, empty-mask) sigaction.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_DFL
+        {
+            let mut ign: libc::sigaction = std::mem::zeroed();
+            ign.sa_sigaction = libc::SIG_IGN;
+            libc::sigemptyset(&mut ign.sa_mask);
+            libc::sigaction(libc::SIGPIPE, &ign, std::ptr::null_mut());
+        }
+    }
+}
+
 /// Runs `child` in a forked process and returns what it produced. Used to talk
 /// to the volume from fio's parent process without ever creating gfapi state
 /// (threads) there: the child connects, answers, and `_exit`s without fini.
@@ -1046,6 +1069,10 @@ unsafe extern "C" fn fio_close_file(td: *mut sys::thread_data, f: *mut sys::fio_
         Ok(Ok(())) => 0,
         Ok(Err(e)) => {
             log_err(&format!("glusterrs: {e}\n"));
+            // fio ignores what close_file returns, but a failed close is a
+            // failed flush: writes the job counted as done may be lost
+            // (e.g. the brick died behind write-behind). Fail the job.
+            t.set_error(e.errno(), "close_file");
             e.errno()
         }
         Err(p) => {

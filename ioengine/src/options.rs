@@ -99,6 +99,8 @@ pub const TRANSPORT_UNIX: u32 = 1;
 pub const TRANSPORT_RDMA: u32 = 2;
 pub const IO_MODE_ASYNC: u32 = 0;
 pub const IO_MODE_SYNC: u32 = 1;
+/// Largest `io_timeout=`: gluster's own ping-timeout maximum (the engine sets 40%).
+pub const MAX_IO_TIMEOUT: u32 = 1013;
 /// `posix_io_threads=auto` with iodepth > 1 (and io_mode=async): gluster's
 /// default thread count, the best of 2..32 measured for async depth 32 on
 /// the reference VM (docs/rpc-bypass.md).
@@ -287,14 +289,18 @@ pub fn option_specs() -> &'static [OptSpec] {
             name: "io_timeout",
             lname: "Glusterfs brick timeout",
             alias: None,
-            kind: OptKind::Int { min: 0, max: 1013 },
+            kind: OptKind::Int {
+                min: 0,
+                max: MAX_IO_TIMEOUT as u64,
+            },
             offset: offset_of!(RawOptions, io_timeout),
             help: "I/O pending on a brick that stopped answering (hung or unreachable server) \
-                   fails with ENOTCONN within about this many seconds: the ping-timeout of every \
-                   protocol/client translator is set to half of it (a ping may go unanswered \
+                   fails with ENOTCONN within this many seconds: the ping-timeout of every \
+                   protocol/client translator is set to 40% of it (a ping may go unanswered \
                    for up to two intervals before the connection is dropped). A killed brick \
-                   fails I/O at once regardless. 0 keeps the volume's network.ping-timeout \
-                   (gluster's default 42 s, i.e. up to ~90 s)",
+                   fails I/O at once regardless. Connecting gives up after 80% of it. 0 keeps \
+                   the volume's network.ping-timeout (gluster's default 42 s, i.e. up to ~90 s) \
+                   and gfapi's 10 s connect timeout",
             def: Some("10"),
         },
         OptSpec {
@@ -581,12 +587,9 @@ fn parse_host_port(
 /// reaches the engine as `gluster`, `//h`, `24007/v/f`. Glues such pieces back
 /// together; returns `None` when nothing needs gluing.
 pub fn merge_split_urls(names: &[String]) -> Option<Vec<String>> {
-    let is_scheme = |s: &str| {
-        matches!(
-            s,
-            "gluster" | "gluster+tcp" | "gluster+unix" | "gluster+rdma"
-        )
-    };
+    // Any gluster+SCHEME, so that a misspelt one is glued back and then
+    // reported by parse_gluster_url instead of becoming two file names.
+    let is_scheme = |s: &str| s == "gluster" || s.starts_with("gluster+");
     let mut out = Vec::with_capacity(names.len());
     let mut changed = false;
     let mut i = 0;
@@ -652,6 +655,13 @@ impl EngineOptions {
             Ok(l) if l <= 9 => l,
             _ => return err(format!("loglevel={} is out of range", v.loglevel)),
         };
+        if v.io_timeout > MAX_IO_TIMEOUT {
+            // fio stores io_timeout=-1 as 4294967295 (its range check skips min 0).
+            return err(format!(
+                "io_timeout={} is out of range (0-{MAX_IO_TIMEOUT} seconds)",
+                v.io_timeout as i32
+            ));
+        }
         let io_mode = match v.io_mode {
             IO_MODE_ASYNC => IoMode::Async,
             IO_MODE_SYNC => IoMode::Sync,
