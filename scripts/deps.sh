@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Installs every Debian package glusterrs needs and fetches the fio source that
 # matches the installed fio binary. Idempotent: safe to run again and again.
+#
+#   scripts/deps.sh          what building and `make test` need
+#   scripts/deps.sh --bench  also QEMU's gluster driver (qemu-block-extra), the
+#                            `qemu` peer of the benchmarks
 set -euo pipefail
+
+with_bench=0
+case "${1:-}" in
+  "") ;;
+  --bench) with_bench=1 ;;
+  *) echo "deps: unknown argument '$1' (expected nothing or --bench)" >&2; exit 2 ;;
+esac
 
 PACKAGES=(
   fio glusterfs-server glusterfs-client libglusterfs-dev liburcu-dev
@@ -65,6 +76,24 @@ if [ ! -f "$stamp" ]; then
   (cd "$fio_src_dir" && ./configure --disable-native >/dev/null)
   touch "$stamp"
 fi
+if [ $with_bench = 1 ] && ! dpkg-query -W -f='${Status}' qemu-block-extra 2>/dev/null | grep -q "install ok installed"; then
+  # qemu-block-extra (block-gluster.so) must match qemu-utils exactly. Debian 12 has
+  # both at 7.2; an image that carries a newer qemu-utils without the gluster module
+  # gets qemu-utils moved to Debian 12's version, said here rather than done quietly.
+  [ "$(id -u)" = 0 ] || { echo "deps: run as root to install qemu-block-extra" >&2; exit 1; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  version=$(apt-cache policy qemu-block-extra | awk '/Candidate:/ {print $2}')
+  [ -n "$version" ] && [ "$version" != "(none)" ] \
+    || { echo "deps: no qemu-block-extra package in the configured Debian archive" >&2; exit 1; }
+  installed_utils=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+  if [ -n "$installed_utils" ] && [ "$installed_utils" != "$version" ]; then
+    echo "deps: qemu-utils $installed_utils -> $version, to match qemu-block-extra $version (the qemu peer)"
+  fi
+  apt-get install -y -qq --no-install-recommends --allow-downgrades \
+    "qemu-block-extra=$version" "qemu-utils=$version"
+fi
+
 # Not packages, but the tests need them: say so early instead of failing obscurely later.
 [ -c /dev/fuse ] || echo "deps: warning: /dev/fuse is missing (try 'modprobe fuse'); FUSE mounts will fail" >&2
 getent hosts "$(hostname)" >/dev/null \

@@ -20,7 +20,7 @@ mod volfile;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -37,9 +37,12 @@ enum Cmd {
     Run(Box<run::RunArgs>),
     /// Judge each setup's ratio to base in CURRENT against BASELINE (run
     /// directories or results.csv files); exits 1 naming any regression.
+    /// Given several CURRENT runs of the same code, a setup regresses only if
+    /// it regressed in every one (a confirming re-run rules out noise).
     Compare {
         baseline: PathBuf,
-        current: PathBuf,
+        #[arg(required = true)]
+        current: Vec<PathBuf>,
         /// Allowed fall of a setup's ratio to base, as a fraction.
         #[arg(long, default_value_t = 0.15)]
         tolerance: f64,
@@ -88,9 +91,25 @@ fn real_main() -> Result<u8> {
             current,
             tolerance,
         } => {
-            let b = report::Report::load(&baseline)?;
-            let c = report::Report::load(&current)?;
-            let verdicts = compare::compare(&b, &c, tolerance);
+            if !(tolerance > 0.0 && tolerance < 1.0) {
+                anyhow::bail!("compare: --tolerance {tolerance} is not a fraction between 0 and 1 (0.15 means 15 %)");
+            }
+            let b = report::Report::load(&baseline)
+                .with_context(|| format!("compare: baseline {}", baseline.display()))?;
+            let c = current
+                .iter()
+                .map(|p| {
+                    report::Report::load(p)
+                        .with_context(|| format!("compare: current run {}", p.display()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let verdicts = compare::compare_confirmed(&b, &c, tolerance);
+            if c.len() > 1 {
+                println!(
+                    "{} runs of the current code; each setup judged on its best run",
+                    c.len()
+                );
+            }
             print!("{}", compare::render(&verdicts, tolerance));
             let bad: Vec<_> = verdicts.iter().filter(|v| v.is_failure()).collect();
             if verdicts.is_empty() {

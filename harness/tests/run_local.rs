@@ -126,6 +126,18 @@ struct Row {
     note: String,
 }
 
+/// Every setup of the seed's table and both fio peers (qemu needs
+/// qemu-block-extra, which `make deps` does not install).
+const ALL_SETUPS: [&str; 7] = [
+    "base",
+    "fuse",
+    "bypass",
+    "bypass-custom",
+    "rpc-bypass",
+    "gfapi",
+    "gfapi_async",
+];
+
 #[test]
 fn small_run_writes_csv_summary_and_plots() {
     let scratch = Scratch::new("run");
@@ -139,7 +151,7 @@ fn small_run_writes_csv_summary_and_plots() {
         .args(["--fio-timeout", "120"])
         .args([
             "--setups",
-            "base,fuse,bypass,bypass-custom,rpc-bypass,gfapi_async",
+            "base,fuse,bypass,bypass-custom,rpc-bypass,gfapi,gfapi_async",
         ])
         .arg("--volume")
         .arg(&volume)
@@ -167,47 +179,29 @@ fn small_run_writes_csv_summary_and_plots() {
     );
     let mut rd = csv::Reader::from_path(run.join("results.csv")).unwrap();
     let rows: Vec<Row> = rd.deserialize().map(Result::unwrap).collect();
-    for setup in [
-        "base",
-        "fuse",
-        "bypass",
-        "bypass-custom",
-        "rpc-bypass",
-        "gfapi_async",
-    ] {
+    for setup in ALL_SETUPS {
         let r: Vec<_> = rows.iter().filter(|r| r.setup == setup).collect();
-        assert!(!r.is_empty(), "{setup} vanished from the CSV");
-        for r in r {
-            assert_eq!(r.job, "seq-read");
-            if r.status == "ok" {
-                let (agg, minb, maxb) = (
-                    r.aggrb_kbs.unwrap(),
-                    r.minb_kbs.unwrap(),
-                    r.maxb_kbs.unwrap(),
-                );
-                let (mint, maxt) = (r.mint_ms.unwrap(), r.maxt_ms.unwrap());
-                assert!(agg > 0.0 && minb > 0.0 && minb <= maxb, "{r:?}");
-                assert!(mint <= maxt, "{r:?}");
-                // 4 jobs x 4 MiB: aggrb is 16 MiB over the slowest job's time.
-                let expect = 16.0 * 1024.0 * 1000.0 / maxt as f64;
-                assert!((agg - expect).abs() / expect < 0.01, "{r:?} vs {expect}");
-                assert!(agg >= minb, "{r:?}");
-                assert!(r.iops.unwrap() > 0.0);
-                assert!(r.clat_p50_us.unwrap() <= r.clat_p99_us.unwrap());
-            } else {
-                assert!(
-                    !r.note.is_empty(),
-                    "{setup} did not run and says not why: {r:?}"
-                );
-            }
-        }
-    }
-    // These must work on any machine that runs the tests.
-    for setup in ["base", "fuse", "gfapi_async"] {
-        assert!(
-            rows.iter().any(|r| r.setup == setup && r.status == "ok"),
-            "{setup} did not run: {rows:?}"
+        assert_eq!(r.len(), 1, "{setup}: one row expected: {rows:?}");
+        let r = r[0];
+        assert_eq!(r.job, "seq-read");
+        // Every setup works on the machines that run the tests (Debian 12,
+        // gluster 10.3, /dev/fuse): one that did not run is a failure here,
+        // whatever its note says.
+        assert_eq!(r.status, "ok", "{setup} did not run: {} ({r:?})", r.note);
+        let (agg, minb, maxb) = (
+            r.aggrb_kbs.unwrap(),
+            r.minb_kbs.unwrap(),
+            r.maxb_kbs.unwrap(),
         );
+        let (mint, maxt) = (r.mint_ms.unwrap(), r.maxt_ms.unwrap());
+        assert!(agg > 0.0 && minb > 0.0 && minb <= maxb, "{r:?}");
+        assert!(mint <= maxt, "{r:?}");
+        // 4 jobs x 4 MiB: aggrb is 16 MiB over the slowest job's time.
+        let expect = 16.0 * 1024.0 * 1000.0 / maxt as f64;
+        assert!((agg - expect).abs() / expect < 0.01, "{r:?} vs {expect}");
+        assert!(agg >= minb, "{r:?}");
+        assert!(r.iops.unwrap() > 0.0);
+        assert!(r.clat_p50_us.unwrap() <= r.clat_p99_us.unwrap());
     }
 
     let md = std::fs::read_to_string(run.join("summary.md")).unwrap();
@@ -215,14 +209,7 @@ fn small_run_writes_csv_summary_and_plots() {
         md.contains("| setup | aggrb | minb | maxb | mint | maxt |"),
         "{md}"
     );
-    for setup in [
-        "base",
-        "fuse",
-        "bypass",
-        "bypass-custom",
-        "rpc-bypass",
-        "gfapi_async",
-    ] {
+    for setup in ALL_SETUPS {
         assert!(
             md.contains(&format!("\n| {setup} |")),
             "{setup} missing in\n{md}"
@@ -399,19 +386,12 @@ fn rpc_bypass_write_job_runs_with_the_volume_stopped() {
     let run = results.join("w");
     let mut rd = csv::Reader::from_path(run.join("results.csv")).unwrap();
     let rows: Vec<Row> = rd.deserialize().map(Result::unwrap).collect();
-    let unsupported = rows
-        .iter()
-        .any(|r| r.setup == "rpc-bypass" && r.note.contains("not supported"));
     for job in ["seq-write", "seq-read"] {
         for setup in ["rpc-bypass", "fuse", "bypass"] {
             let r: Vec<_> = rows
                 .iter()
                 .filter(|r| r.job == job && r.setup == setup)
                 .collect();
-            if setup == "rpc-bypass" && unsupported {
-                eprintln!("rpc-bypass unsupported here: {r:?}");
-                continue;
-            }
             assert_eq!(r.len(), 2, "{job}/{setup}: {rows:?}");
             for r in r {
                 assert_eq!(r.status, "ok", "{r:?}");
