@@ -68,56 +68,43 @@ pub(crate) fn creator_alive(pid: u32, created_unix: u64) -> bool {
     }
 }
 
+/// Every pid /proc lists (none when /proc cannot be read).
+fn all_pids() -> impl Iterator<Item = u32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+}
+
 /// Pids of live processes whose `comm` is exactly `name` (like `pgrep -x`).
 pub(crate) fn pids_by_comm(name: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if let Ok(comm) = fs::read_to_string(format!("/proc/{pid}/comm")) {
-            if comm.trim_end_matches('\n') == name && pid_alive(pid) {
-                out.push(pid);
-            }
-        }
-    }
+    let mut out: Vec<u32> = all_pids()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end_matches('\n') == name)
+                && pid_alive(*pid)
+        })
+        .collect();
     out.sort_unstable();
     out
 }
 
 /// Pids of live processes whose argv satisfies `pred`.
 pub(crate) fn pids_by_cmdline(pred: impl Fn(&[String]) -> bool) -> Vec<u32> {
-    let mut out = Vec::new();
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(raw) = fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let argv: Vec<String> = raw
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if !argv.is_empty() && pred(&argv) && pid_alive(pid) {
-            out.push(pid);
-        }
-    }
+    let mut out: Vec<u32> = all_pids()
+        .filter(|pid| {
+            let Ok(raw) = fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let argv: Vec<String> = raw
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            !argv.is_empty() && pred(&argv) && pid_alive(*pid)
+        })
+        .collect();
     out.sort_unstable();
     out
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::raw::c_int;
+use std::os::raw::{c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -77,6 +77,11 @@ fn invalid(op: &'static str, path: &Path, msg: &'static str) -> Error {
     )
 }
 
+/// A range length as gfapi's `size_t`.
+fn length(op: &'static str, path: &Path, len: u64) -> Result<usize> {
+    usize::try_from(len).map_err(|_| invalid(op, path, "length too large"))
+}
+
 impl File {
     pub(crate) fn new(fs: Fs, fd: NonNull<raw::glfs_fd_t>, path: PathBuf) -> File {
         File {
@@ -103,6 +108,20 @@ impl File {
         } else {
             Ok(n as usize)
         }
+    }
+
+    /// Submits one async call, `call(fd, cb, data)`, whose completion goes to
+    /// `queue` with `token`; a submission error names `op` and this file.
+    fn submit_async<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        queue: &CompletionQueue<T>,
+        token: T,
+        call: impl FnOnce(*mut raw::glfs_fd_t, raw::glfs_io_cbk, *mut c_void) -> c_int,
+    ) -> Result<()> {
+        let fd = self.fd;
+        submit(queue, token, &self.ops, |cb, data| call(fd, cb, data))
+            .map_err(|(_, e)| Error::io(op, Some(&self.path), e))
     }
 
     /// `pread`: read up to `buf.len()` bytes at `offset`; returns the number
@@ -266,7 +285,7 @@ impl File {
             ));
         }
         let off = self::offset(OP, &self.path, offset)?;
-        let len = usize::try_from(len).map_err(|_| invalid(OP, &self.path, "length too large"))?;
+        let len = length(OP, &self.path, len)?;
         // SAFETY: fd is open; plain integer arguments.
         let rc = unsafe { raw::glfs_fallocate(self.fd, mode, off, len) };
         check(rc, OP, Some(&self.path))
@@ -277,7 +296,7 @@ impl File {
     pub fn discard(&self, offset: u64, len: u64) -> Result<()> {
         const OP: &str = "glfs_discard";
         let off = self::offset(OP, &self.path, offset)?;
-        let len = usize::try_from(len).map_err(|_| invalid(OP, &self.path, "length too large"))?;
+        let len = length(OP, &self.path, len)?;
         // SAFETY: fd is open; plain integer arguments.
         let rc = unsafe { raw::glfs_discard(self.fd, off, len) };
         check(rc, OP, Some(&self.path))
@@ -358,14 +377,12 @@ impl File {
     ) -> Result<()> {
         const OP: &str = "glfs_pread_async";
         let off = self::offset(OP, &self.path, offset)?;
-        let fd = self.fd;
-        submit(queue, token, &self.ops, |cb, data| {
+        self.submit_async(OP, queue, token, |fd, cb, data| {
             // SAFETY: fd is open (File::drop waits for in-flight ops before
             // closing); the caller guarantees buf/len; cb/data come from
             // `submit`, which keeps data alive until the callback.
             unsafe { raw::glfs_pread_async(fd, buf.cast(), len, off, 0, cb, data) }
         })
-        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
     }
 
     /// Submit an async `pwrite` of `len` bytes from `buf` at `offset`.
@@ -389,12 +406,10 @@ impl File {
         let off = self::offset(OP, &self.path, offset)?;
         let count = c_int::try_from(len)
             .map_err(|_| invalid(OP, &self.path, "length does not fit gfapi's int count"))?;
-        let fd = self.fd;
-        submit(queue, token, &self.ops, |cb, data| {
+        self.submit_async(OP, queue, token, |fd, cb, data| {
             // SAFETY: as in read_at_async_raw; buf is valid for `count` bytes.
             unsafe { raw::glfs_pwrite_async(fd, buf.cast(), count, off, 0, cb, data) }
         })
-        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
     }
 
     /// Safe async read: `buf` (a `Vec<u8>` or [`crate::AlignedBuf`]) is
@@ -481,12 +496,10 @@ impl File {
         queue: &CompletionQueue<T>,
         token: T,
     ) -> Result<()> {
-        let fd = self.fd;
-        submit(queue, token, &self.ops, |cb, data| {
+        self.submit_async("glfs_fsync_async", queue, token, |fd, cb, data| {
             // SAFETY: fd stays open until in-flight ops finish; cb/data from submit.
             unsafe { raw::glfs_fsync_async(fd, cb, data) }
         })
-        .map_err(|(_, e)| Error::io("glfs_fsync_async", Some(&self.path), e))
     }
 
     /// Async `fdatasync`; `result` is `Ok(0)` on success.
@@ -495,12 +508,10 @@ impl File {
         queue: &CompletionQueue<T>,
         token: T,
     ) -> Result<()> {
-        let fd = self.fd;
-        submit(queue, token, &self.ops, |cb, data| {
+        self.submit_async("glfs_fdatasync_async", queue, token, |fd, cb, data| {
             // SAFETY: as in fsync_async.
             unsafe { raw::glfs_fdatasync_async(fd, cb, data) }
         })
-        .map_err(|(_, e)| Error::io("glfs_fdatasync_async", Some(&self.path), e))
     }
 
     /// Async [`discard`](File::discard); `result` is `Ok(0)` on success.
@@ -513,13 +524,11 @@ impl File {
     ) -> Result<()> {
         const OP: &str = "glfs_discard_async";
         let off = self::offset(OP, &self.path, offset)?;
-        let len = usize::try_from(len).map_err(|_| invalid(OP, &self.path, "length too large"))?;
-        let fd = self.fd;
-        submit(queue, token, &self.ops, |cb, data| {
+        let len = length(OP, &self.path, len)?;
+        self.submit_async(OP, queue, token, |fd, cb, data| {
             // SAFETY: as in fsync_async.
             unsafe { raw::glfs_discard_async(fd, off, len, cb, data) }
         })
-        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
     }
 
     /// Async [`zerofill`](File::zerofill); `result` is `Ok(0)` on success.
@@ -533,12 +542,10 @@ impl File {
         const OP: &str = "glfs_zerofill_async";
         let off = self::offset(OP, &self.path, offset)?;
         let len = self::offset(OP, &self.path, len)?;
-        let fd = self.fd;
-        submit(queue, token, &self.ops, |cb, data| {
+        self.submit_async(OP, queue, token, |fd, cb, data| {
             // SAFETY: as in fsync_async.
             unsafe { raw::glfs_zerofill_async(fd, off, len, cb, data) }
         })
-        .map_err(|(_, e)| Error::io(OP, Some(&self.path), e))
     }
 }
 

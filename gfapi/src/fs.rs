@@ -276,10 +276,7 @@ impl Fs {
         // SAFETY: raw is a live glfs_t (we hold a strong ref); c is a valid
         // NUL-terminated string for the duration of the call.
         let fd = unsafe { raw::glfs_open(self.raw(), c.as_ptr(), flags) };
-        match NonNull::new(fd) {
-            Some(fd) => Ok(File::new(self.clone(), fd, path.to_path_buf())),
-            None => Err(Error::last_os("glfs_open", Some(path))),
-        }
+        self.opened("glfs_open", path, fd)
     }
 
     /// Create (or open, if it exists and `O_EXCL` is not given) a regular
@@ -303,9 +300,14 @@ impl Fs {
                 mode as libc::mode_t,
             )
         };
+        self.opened("glfs_creat", path, fd)
+    }
+
+    /// The [`File`] for what `op` returned (NULL: the thread's errno).
+    fn opened(&self, op: &'static str, path: &Path, fd: *mut raw::glfs_fd_t) -> Result<File> {
         match NonNull::new(fd) {
             Some(fd) => Ok(File::new(self.clone(), fd, path.to_path_buf())),
-            None => Err(Error::last_os("glfs_creat", Some(path))),
+            None => Err(Error::last_os(op, Some(path))),
         }
     }
 
@@ -362,14 +364,7 @@ impl Fs {
 
     /// Remove a file.
     pub fn unlink(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let c = cpath("glfs_unlink", path)?;
-        // SAFETY: live glfs_t, valid C string.
-        check(
-            unsafe { raw::glfs_unlink(self.raw(), c.as_ptr()) },
-            "glfs_unlink",
-            Some(path),
-        )
+        self.path_op("glfs_unlink", path.as_ref(), raw::glfs_unlink)
     }
 
     /// Create a directory with permission bits `mode`.
@@ -383,14 +378,19 @@ impl Fs {
 
     /// Remove an empty directory.
     pub fn rmdir(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let c = cpath("glfs_rmdir", path)?;
-        // SAFETY: live glfs_t, valid C string.
-        check(
-            unsafe { raw::glfs_rmdir(self.raw(), c.as_ptr()) },
-            "glfs_rmdir",
-            Some(path),
-        )
+        self.path_op("glfs_rmdir", path.as_ref(), raw::glfs_rmdir)
+    }
+
+    /// A gfapi call that takes only a path and returns 0 or -1 with errno.
+    fn path_op(
+        &self,
+        op: &'static str,
+        path: &Path,
+        f: unsafe extern "C" fn(*mut raw::glfs_t, *const libc::c_char) -> i32,
+    ) -> Result<()> {
+        let c = cpath(op, path)?;
+        // SAFETY: live glfs_t (we hold a strong ref), valid C string.
+        check(unsafe { f(self.raw(), c.as_ptr()) }, op, Some(path))
     }
 
     /// Choose what the last drop of this instance does (default

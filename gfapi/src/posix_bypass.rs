@@ -578,25 +578,12 @@ mod imp {
     //! run time before anything is written.
 
     use super::*;
+    use crate::bindings::gi;
     use crate::raw;
     use std::ffi::{CStr, CString};
     use std::ptr::{self, addr_of, addr_of_mut, NonNull};
     use std::sync::{Mutex, OnceLock, PoisonError};
     use std::time::Duration;
-
-    #[allow(
-        non_camel_case_types,
-        non_upper_case_globals,
-        non_snake_case,
-        dead_code,
-        unreachable_pub,
-        improper_ctypes,
-        clippy::all,
-        clippy::pedantic
-    )]
-    mod gi {
-        include!(concat!(env!("OUT_DIR"), "/glusterfs_internal.rs"));
-    }
 
     /// Versions whose layouts were verified (keep in sync with
     /// `build_posix_bypass.rs`).

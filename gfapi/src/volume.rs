@@ -69,11 +69,24 @@ impl fmt::Display for Transport {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Server {
-    transport: Transport,
-    host: String,
-    port: u16,
+/// One volfile server: a host and port (TCP, RDMA) or a socket path (Unix).
+///
+/// Displayed as gfapi's error messages name it: `host:port`, `unix:/path`
+/// or `rdma:host:port`.
+///
+/// ```
+/// use gfapi::{Server, Transport};
+/// let s = Server { transport: Transport::Tcp, host: "gl1".into(), port: 24007 };
+/// assert_eq!(s.to_string(), "gl1:24007");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Server {
+    /// How the server is reached.
+    pub transport: Transport,
+    /// Host name or address; for [`Transport::Unix`] the socket path.
+    pub host: String,
+    /// glusterd's port ([`DEFAULT_PORT`] by default); unused for Unix sockets.
+    pub port: u16,
 }
 
 impl fmt::Display for Server {
@@ -86,6 +99,10 @@ impl fmt::Display for Server {
     }
 }
 
+/// glusterd's default management port, where volfiles are served.
+pub const DEFAULT_PORT: u16 = 24007;
+/// The volfile server used when none is given.
+pub const DEFAULT_HOST: &str = "localhost";
 /// Default log file: gfapi's own documented default. Nothing is written to
 /// disk unless [`Volume::log_file`] says otherwise.
 pub const DEFAULT_LOG_FILE: &str = "/dev/null";
@@ -276,8 +293,8 @@ impl Volume {
         if self.servers.is_empty() {
             vec![Server {
                 transport: Transport::Tcp,
-                host: "localhost".into(),
-                port: 24007,
+                host: DEFAULT_HOST.into(),
+                port: DEFAULT_PORT,
             }]
         } else {
             self.servers.clone()

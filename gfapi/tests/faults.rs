@@ -8,11 +8,13 @@
 //! (ioengine/tests/fault_runner): each case reports what it tried and what
 //! happened, and the run ends with a cases tried/passed summary.
 
+mod common;
 #[path = "../../ioengine/tests/fault_runner/mod.rs"]
 mod fault_runner;
 
 use std::time::{Duration, Instant};
 
+use common::pattern;
 use fault_runner::{Case, Log};
 use gfapi::{CompletionQueue, Fs, Teardown};
 use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
@@ -47,18 +49,6 @@ const HUNG_BOUND: Duration = Duration::from_secs(2 * PING_TIMEOUT_S + 2);
 
 fn volume() -> Volume {
     Volume::create(VolumeSpec::new().prefix("grs-fault")).expect("create volume")
-}
-
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// SIGCONT on drop, so a failing case never leaves a stopped brick behind

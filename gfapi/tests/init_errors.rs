@@ -37,7 +37,7 @@ fn await_teardowns() {
 #[test]
 fn wrong_volume_name() {
     ensure_glusterd();
-    let name = format!("{PREFIX}{}-no-such-volume", std::process::id());
+    let name = format!("{PREFIX}-{}-no-such-volume", std::process::id());
     let (r, took) = timed(|| Volume::new(&name).init());
     let e = r.unwrap_err();
     assert_eq!(
@@ -100,7 +100,7 @@ fn missing_volfile() {
 
 #[test]
 fn invalid_volfile() {
-    let dir = std::env::temp_dir().join(format!("{PREFIX}{}-badvolfile", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{PREFIX}-{}-badvolfile", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.vol");
     std::fs::File::create(&path)

@@ -9,8 +9,8 @@ mod common;
 
 use common::{ensure_glusterd, fd_count, gluster, pattern, thread_count, TestVolume, PREFIX};
 use gfapi::{AlignedBuf, CompletionQueue, Error, Volume};
+use glusterrs_cluster::FuseMount;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -39,7 +39,7 @@ struct TempDir(PathBuf);
 impl TempDir {
     fn new(tag: &str) -> TempDir {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("{PREFIX}{}-{n}-{tag}", std::process::id()));
+        let p = std::env::temp_dir().join(format!("{PREFIX}-{}-{n}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -76,11 +76,6 @@ impl Drop for Watchdog {
             let _ = tx.send(());
         }
     }
-}
-
-fn hostname() -> String {
-    let out = Command::new("hostname").output().expect("run hostname");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Wait (briefly) for the thread/fd counts to settle back to `(fds, threads)`.
@@ -268,42 +263,6 @@ fn open_close_200_times_leaves_nothing_behind() {
     assert_eq!(settles_to(fds0, threads0), (fds0, threads0));
 }
 
-/// FUSE mount of a volume on a temp dir, unmounted on drop.
-struct FuseMount(PathBuf);
-
-impl FuseMount {
-    fn new(volume: &str, tag: &str) -> FuseMount {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("{PREFIX}{}-{n}-{tag}-mnt", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "glusterfs", &format!("localhost:/{volume}")])
-            .arg(&dir)
-            .status()
-            .expect("run mount");
-        assert!(st.success(), "FUSE mount of {volume} failed");
-        FuseMount(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for FuseMount {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(&self.0)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
 /// A glusterd volume on an existing brick directory; stopped and deleted on
 /// drop (the brick directory belongs to the caller).
 struct GlusterVolume(String);
@@ -311,9 +270,9 @@ struct GlusterVolume(String);
 impl GlusterVolume {
     fn create_on(brick: &Path, tag: &str) -> GlusterVolume {
         ensure_glusterd();
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
-        let b = format!("{}:{}", hostname(), brick.display());
+        let name = glusterrs_cluster::unique_name(&format!("{PREFIX}-{tag}")).unwrap();
+        let host = glusterrs_cluster::brick_host().unwrap();
+        let b = format!("{host}:{}", brick.display());
         gluster(&["volume", "create", &name, &b, "force"]).unwrap();
         let v = GlusterVolume(name);
         gluster(&["volume", "start", &v.0]).unwrap();
@@ -370,7 +329,7 @@ fn brick_written_in_this_mode_is_healthy_for_glusterd() {
         "brick not online: {status}"
     );
     {
-        let m = FuseMount::new(&vol.0, "health");
+        let m = FuseMount::mount("localhost", &vol.0, None).expect("FUSE mount");
         assert!(
             std::fs::read(m.path().join("a")).unwrap() == a,
             "a differs via FUSE"

@@ -29,7 +29,7 @@ use gfapi::{Completion, CompletionQueue, Fs, Teardown};
 use crate::fio::{self, Ddir, Fallocate, FioFile, IoU, IoUToken, JobSettings, Td};
 use crate::options::{
     merge_split_urls, parse_gluster_url, volume_path, ConnSpec, EngineOptions, GlusterUrl, IoMode,
-    OptionError, Transport,
+    OptionError,
 };
 
 /// An error the engine reports to fio: an errno plus a message.
@@ -249,11 +249,7 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
         None => gfapi::Volume::new(spec.volume.clone()),
     };
     for s in &spec.servers {
-        v = match s.transport {
-            Transport::Tcp => v.server(s.host.clone(), s.port),
-            Transport::Unix => v.unix_socket(&s.host),
-            Transport::Rdma => v.transport_server(gfapi::Transport::Rdma, s.host.clone(), s.port),
-        };
+        v = v.transport_server(s.transport, s.host.clone(), s.port);
     }
     if spec.io_timeout > 0 {
         // A hung server is dropped up to 2 ping-timeouts after it stops

@@ -17,10 +17,8 @@ use std::fmt;
 use std::mem::offset_of;
 use std::path::PathBuf;
 
-/// Default glusterd management port.
-pub const DEFAULT_PORT: u16 = 24007;
-/// Default volfile server.
-pub const DEFAULT_HOST: &str = "localhost";
+use gfapi::{log_level, DEFAULT_LOG_FILE};
+pub use gfapi::{Server, Transport, DEFAULT_HOST, DEFAULT_PORT};
 
 /// The engine option struct as fio allocates and fills it (`td->eo`).
 /// fio stores the `thread_data` pointer in the first, pointer-sized member.
@@ -135,17 +133,18 @@ const IO_MODES: &[(&str, u32, &str)] = &[
     ),
 ];
 
+/// gluster's levels (`gfapi::log_level`), stored as fio's unsigned choice.
 const LOG_LEVELS: &[(&str, u32, &str)] = &[
-    ("none", 0, "No logging"),
-    ("emerg", 1, "Emergencies"),
-    ("alert", 2, "Alerts"),
-    ("critical", 3, "Critical errors"),
-    ("error", 4, "Errors"),
-    ("warning", 5, "Warnings"),
-    ("notice", 6, "Notices"),
-    ("info", 7, "Informational"),
-    ("debug", 8, "Debug"),
-    ("trace", 9, "Trace"),
+    ("none", log_level::NONE as u32, "No logging"),
+    ("emerg", log_level::EMERG as u32, "Emergencies"),
+    ("alert", log_level::ALERT as u32, "Alerts"),
+    ("critical", log_level::CRITICAL as u32, "Critical errors"),
+    ("error", log_level::ERROR as u32, "Errors"),
+    ("warning", log_level::WARNING as u32, "Warnings"),
+    ("notice", log_level::NOTICE as u32, "Notices"),
+    ("info", log_level::INFO as u32, "Informational"),
+    ("debug", log_level::DEBUG as u32, "Debug"),
+    ("trace", log_level::TRACE as u32, "Trace"),
 ];
 
 /// The option table, in the order `--enghelp` shows it.
@@ -319,48 +318,13 @@ pub fn option_specs() -> &'static [OptSpec] {
     SPECS
 }
 
-/// Transport of one volfile server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    Tcp,
-    Unix,
-    Rdma,
-}
-
-impl Transport {
-    fn from_code(code: u32) -> Result<Transport, OptionError> {
-        match code {
-            TRANSPORT_TCP => Ok(Transport::Tcp),
-            TRANSPORT_UNIX => Ok(Transport::Unix),
-            TRANSPORT_RDMA => Ok(Transport::Rdma),
-            other => Err(OptionError(format!("invalid transport code {other}"))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Unix => "unix",
-            Transport::Rdma => "rdma",
-        }
-    }
-}
-
-/// One volfile server: a host and port (tcp, rdma) or a socket path (unix).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Server {
-    pub transport: Transport,
-    pub host: String,
-    pub port: u16,
-}
-
-impl fmt::Display for Server {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.transport {
-            Transport::Unix => write!(f, "unix:{}", self.host),
-            Transport::Tcp => write!(f, "{}:{}", self.host, self.port),
-            Transport::Rdma => write!(f, "rdma:{}:{}", self.host, self.port),
-        }
+/// The transport fio stored for `transport=` (its `TRANSPORT_*` code).
+fn transport_from_code(code: u32) -> Result<Transport, OptionError> {
+    match code {
+        TRANSPORT_TCP => Ok(Transport::Tcp),
+        TRANSPORT_UNIX => Ok(Transport::Unix),
+        TRANSPORT_RDMA => Ok(Transport::Rdma),
+        other => Err(OptionError(format!("invalid transport code {other}"))),
     }
 }
 
@@ -646,13 +610,13 @@ impl EngineOptions {
     /// Checks the option values of a job together with the gluster URLs among
     /// its file names (`urls`, already parsed).
     pub fn resolve(v: &OptionValues, urls: &[GlusterUrl]) -> Result<EngineOptions, OptionError> {
-        let transport = Transport::from_code(v.transport)?;
+        let transport = transport_from_code(v.transport)?;
         let port = match u16::try_from(v.port) {
             Ok(p) if p > 0 => p,
             _ => return err(format!("port={} is out of range (1-65535)", v.port)),
         };
         let loglevel = match i32::try_from(v.loglevel) {
-            Ok(l) if l <= 9 => l,
+            Ok(l) if l <= log_level::TRACE => l,
             _ => return err(format!("loglevel={} is out of range", v.loglevel)),
         };
         if v.io_timeout > MAX_IO_TIMEOUT {
@@ -752,7 +716,7 @@ impl EngineOptions {
         if volfile.is_some() {
             servers.clear();
         }
-        let logfile = nonempty(&v.logfile).unwrap_or("/dev/null").into();
+        let logfile = nonempty(&v.logfile).unwrap_or(DEFAULT_LOG_FILE).into();
         Ok(EngineOptions {
             conn: ConnSpec {
                 volume,
@@ -842,7 +806,7 @@ fn resolve_posix(
             volume,
             servers: Vec::new(),
             volfile: None,
-            logfile: nonempty(&v.logfile).unwrap_or("/dev/null").into(),
+            logfile: nonempty(&v.logfile).unwrap_or(DEFAULT_LOG_FILE).into(),
             loglevel,
             posix: Some(PosixSpec {
                 dir,

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{args, engine_arg, tempdir};
+use common::{args, brick, engine_arg, tempdir};
 use fault_runner::{poll, Case, Log};
 use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
 
@@ -412,14 +412,36 @@ fn volume() -> Volume {
     Volume::create(VolumeSpec::new().prefix("grs-fault")).expect("create volume")
 }
 
-fn brick_dir(vol: &Volume) -> PathBuf {
-    vol.bricks()[0].clone()
-}
-
 fn on(vol: &Volume, extra: &[&str]) -> Vec<String> {
     let mut a = vec![format!("--volume={}", vol.name())];
     a.extend(args(extra));
     a
+}
+
+/// Starts `job` through the engine on `vol`.
+fn spawn_on(vol: &Volume, dir: &Path, who: As, job: &[&str]) -> Fio {
+    spawn(dir, true, who, &on(vol, job))
+}
+
+/// Runs `job` through the engine on `vol`, as root.
+fn run_on(vol: &Volume, dir: &Path, job: &[&str]) -> Outcome {
+    run_fio(dir, &on(vol, job))
+}
+
+/// SIGKILLs the brick under a running `fio` and waits for fio to end; the
+/// outcome's seconds count from the kill.
+fn kill_brick_under(vol: &Volume, fio: Fio) -> Outcome {
+    let t = Instant::now();
+    vol.stop_brick(0).expect("kill brick");
+    fio.wait_since(t, Duration::from_secs(60))
+}
+
+/// Starts `job` on `vol`, lets it run for `after`, then kills the brick.
+fn kill_brick_after(vol: &Volume, dir: &Path, job: &[&str], after: Duration) -> Outcome {
+    let mut fio = spawn_on(vol, dir, As::Root, job);
+    std::thread::sleep(after);
+    assert!(fio.running(), "fio ended early");
+    kill_brick_under(vol, fio)
 }
 
 const TMPFS_PREFIX: &str = "grs-fault-tmpfs-";
@@ -585,7 +607,7 @@ fn kill_during_acked_writes(log: &mut Log, mode: &str) {
         "tried: {mode} sequential 64 KiB writes, fsync after each, brick SIGKILLed at >= 4 MiB"
     ));
     let mut fio = spawn(&dir.0, true, As::Root, &a);
-    let f = brick_dir(&vol).join("acked.0.0");
+    let f = brick(&vol).join("acked.0.0");
     let reached = poll(Duration::from_secs(60), || {
         (file_size(&f) >= 4 * MIB || !fio.running()).then_some(())
     });
@@ -651,33 +673,28 @@ fn kill_stream(log: &mut Log, rounds: usize) {
         if round > 0 {
             vol.start_force().expect("restart brick");
         }
-        let mut fio = spawn(
+        let mut fio = spawn_on(
+            &vol,
             &dir.0,
-            true,
             As::Root,
-            &on(
-                &vol,
-                &[
-                    "--name=stream",
-                    "--rw=write",
-                    "--bs=64k",
-                    "--iodepth=4",
-                    "--size=256m",
-                    "--fallocate=none",
-                    "--time_based",
-                    "--runtime=120",
-                ],
-            ),
+            &[
+                "--name=stream",
+                "--rw=write",
+                "--bs=64k",
+                "--iodepth=4",
+                "--size=256m",
+                "--fallocate=none",
+                "--time_based",
+                "--runtime=120",
+            ],
         );
-        let f = brick_dir(&vol).join("stream.0.0");
+        let f = brick(&vol).join("stream.0.0");
         let got = poll(Duration::from_secs(30), || {
             (file_size(&f) >= MIB || !fio.running()).then_some(())
         });
         assert!(got.is_some() && fio.running(), "fio did not get going");
         std::thread::sleep(Duration::from_millis(500 + 250 * (round as u64 % 5)));
-        let t = Instant::now();
-        vol.stop_brick(0).expect("kill brick");
-        let r = fio.wait_since(t, Duration::from_secs(60));
+        let r = kill_brick_under(&vol, fio);
         expect_failure(
             log,
             &format!("round {}", round + 1),
@@ -706,17 +723,15 @@ fn brick_killed_write_sync(log: &mut Log) {
 }
 
 fn layout(vol: &Volume, dir: &Path, name: &str, size: &str) {
-    let r = run_fio(
+    let r = run_on(
+        vol,
         dir,
-        &on(
-            vol,
-            &[
-                &format!("--name={name}"),
-                "--rw=write",
-                "--bs=64k",
-                &format!("--size={size}"),
-            ],
-        ),
+        &[
+            &format!("--name={name}"),
+            "--rw=write",
+            "--bs=64k",
+            &format!("--size={size}"),
+        ],
     );
     assert!(r.ok(), "layout: {}", r.tail());
 }
@@ -726,28 +741,20 @@ fn brick_killed_read(log: &mut Log) {
     let dir = tempdir("fault-kr");
     layout(&vol, &dir.0, "rd", "32m");
     log.say("tried: 4 KiB random reads at iodepth 16 (time_based), brick SIGKILLed after 1 s");
-    let mut fio = spawn(
+    let r = kill_brick_after(
+        &vol,
         &dir.0,
-        true,
-        As::Root,
-        &on(
-            &vol,
-            &[
-                "--name=rd",
-                "--rw=randread",
-                "--bs=4k",
-                "--size=32m",
-                "--iodepth=16",
-                "--time_based",
-                "--runtime=120",
-            ],
-        ),
+        &[
+            "--name=rd",
+            "--rw=randread",
+            "--bs=4k",
+            "--size=32m",
+            "--iodepth=16",
+            "--time_based",
+            "--runtime=120",
+        ],
+        Duration::from_secs(1),
     );
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(fio.running(), "fio ended early");
-    let t = Instant::now();
-    vol.stop_brick(0).expect("kill brick");
-    let r = fio.wait_since(t, Duration::from_secs(60));
     expect_failure(
         log,
         "fio",
@@ -822,30 +829,22 @@ fn brick_killed_thread_jobs(log: &mut Log) {
     let vol = volume();
     let dir = tempdir("fault-kt");
     log.say("tried: 4 thread jobs on one shared connection (randrw), brick SIGKILLed after 2 s");
-    let mut fio = spawn(
+    let r = kill_brick_after(
+        &vol,
         &dir.0,
-        true,
-        As::Root,
-        &on(
-            &vol,
-            &[
-                "--name=kt",
-                "--rw=randrw",
-                "--bs=16k",
-                "--size=16m",
-                "--iodepth=8",
-                "--numjobs=4",
-                "--thread",
-                "--time_based",
-                "--runtime=120",
-            ],
-        ),
+        &[
+            "--name=kt",
+            "--rw=randrw",
+            "--bs=16k",
+            "--size=16m",
+            "--iodepth=8",
+            "--numjobs=4",
+            "--thread",
+            "--time_based",
+            "--runtime=120",
+        ],
+        Duration::from_secs(2),
     );
-    std::thread::sleep(Duration::from_secs(2));
-    assert!(fio.running(), "fio ended early");
-    let t = Instant::now();
-    vol.stop_brick(0).expect("kill brick");
-    let r = fio.wait_since(t, Duration::from_secs(60));
     expect_failure(log, "fio", &r, &dir.0, NETWORK, &["not connected"]);
     let failed_jobs = r
         .stdout
@@ -1167,16 +1166,8 @@ fn permission_denied(log: &mut Log) {
     let dir = tempdir("fault-perm");
     fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o755)).unwrap();
     log.say("tried: fio as user nobody on a volume whose root directory is root's (0755)");
-    let r = spawn(
-        &dir.0,
-        true,
-        As::Nobody,
-        &on(
-            &vol,
-            &["--name=denied", "--rw=write", "--bs=4k", "--size=64k"],
-        ),
-    )
-    .wait(Duration::from_secs(60));
+    let denied = ["--name=denied", "--rw=write", "--bs=4k", "--size=64k"];
+    let r = spawn_on(&vol, &dir.0, As::Nobody, &denied).wait(Duration::from_secs(60));
     expect_failure(
         log,
         "create a file",
@@ -1189,31 +1180,17 @@ fn permission_denied(log: &mut Log) {
     // is not sent to the brick (and reads go through anonymous fds), so the
     // permission check needs it off.
     layout(&vol, &dir.0, "secret", "64k");
-    let f = brick_dir(&vol).join("secret.0.0");
+    let f = brick(&vol).join("secret.0.0");
     fs::set_permissions(&f, fs::Permissions::from_mode(0o600)).unwrap();
     let mut vol = vol;
     vol.set_option("performance.open-behind", "off")
         .expect("open-behind off");
     // Let the graph change settle: root reads the file once.
-    let r = run_fio(
-        &dir.0,
-        &on(
-            &vol,
-            &["--name=secret", "--rw=read", "--bs=4k", "--size=64k"],
-        ),
-    );
+    let secret = ["--name=secret", "--rw=read", "--bs=4k", "--size=64k"];
+    let r = run_on(&vol, &dir.0, &secret);
     assert!(r.ok(), "root cannot read the file: {}", r.tail());
     log.say("tried: fio as nobody reads a file of mode 0600 owned by root (open-behind off)");
-    let r = spawn(
-        &dir.0,
-        true,
-        As::Nobody,
-        &on(
-            &vol,
-            &["--name=secret", "--rw=read", "--bs=4k", "--size=64k"],
-        ),
-    )
-    .wait(Duration::from_secs(60));
+    let r = spawn_on(&vol, &dir.0, As::Nobody, &secret).wait(Duration::from_secs(60));
     expect_failure(
         log,
         "open for reading",
@@ -1228,57 +1205,28 @@ fn disk_full(log: &mut Log) {
     let vol = tmpfs_volume("8m");
     let dir = tempdir("fault-full");
     log.say("tried: 32 MiB jobs on a volume whose brick is an 8 MiB tmpfs");
-    let r = run_fio(
-        &dir.0,
-        &on(
-            &vol,
-            &["--name=fullw", "--rw=write", "--bs=64k", "--size=32m"],
-        ),
-    );
-    expect_failure(
-        log,
-        "write job",
-        &r,
-        &dir.0,
-        FAST,
-        &["No space left on device", "fullw.0.0"],
-    );
-    let r = run_fio(
-        &dir.0,
-        &on(
-            &vol,
-            &["--name=fullr", "--rw=read", "--bs=64k", "--size=32m"],
-        ),
-    );
-    expect_failure(
-        log,
-        "read job (laying out its file)",
-        &r,
-        &dir.0,
-        FAST,
-        &["No space left on device", "fullr.0.0"],
-    );
-    let r = run_fio(
-        &dir.0,
-        &on(
-            &vol,
-            &[
-                "--name=fulls",
-                "--rw=write",
-                "--bs=64k",
-                "--size=32m",
-                "--io_mode=sync",
-            ],
-        ),
-    );
-    expect_failure(
-        log,
-        "write job, io_mode=sync",
-        &r,
-        &dir.0,
-        FAST,
-        &["No space left on device"],
-    );
+    for (what, name, rw, sync) in [
+        ("write job", "fullw", "write", false),
+        ("read job (laying out its file)", "fullr", "read", false),
+        ("write job, io_mode=sync", "fulls", "write", true),
+    ] {
+        let mut job = vec![
+            format!("--name={name}"),
+            format!("--rw={rw}"),
+            "--bs=64k".into(),
+            "--size=32m".into(),
+        ];
+        let file = format!("{name}.0.0");
+        let mut needles = vec!["No space left on device"];
+        if sync {
+            job.push("--io_mode=sync".into());
+        } else {
+            needles.push(&file);
+        }
+        let job: Vec<&str> = job.iter().map(String::as_str).collect();
+        let r = run_on(&vol, &dir.0, &job);
+        expect_failure(log, what, &r, &dir.0, FAST, &needles);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1297,13 +1245,24 @@ enum Expect {
     Warns(&'static str),
 }
 
-/// Runs each `(args, expect)` with a small write job; `{V}` is replaced by
-/// the shared tmpfs volume's name, `{D}` by the case's scratch directory.
-fn abuse(log: &mut Log, items: &[(&[&str], Expect)]) {
+use Expect::{Fails, Runs, Warns};
+
+/// fio's own option parser refuses the value.
+const PARSE: Expect = Fails("failed parsing");
+/// fio's range check (or the engine's) refuses the value.
+const RANGE: Expect = Fails("out of range");
+/// Arguments that name the shared abuse volume.
+const VOL: &[&str] = &["--volume={V}"];
+
+/// Runs each `(args, expect)` with a small write job, `base` before each
+/// item's args; `{V}` is replaced by the shared tmpfs volume's name, `{D}`
+/// by the case's scratch directory.
+fn abuse(log: &mut Log, base: &[&str], items: &[(&[&str], Expect)]) {
     let dir = tempdir("fault-abuse");
     fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o755)).unwrap();
     let d = dir.0.display().to_string();
     for (extra, expect) in items {
+        let extra: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
         let mut a = args(&["--name=abuse", "--rw=write", "--bs=4k", "--size=64k"]);
         let mut shown = Vec::new();
         for x in extra.iter() {
@@ -1327,12 +1286,12 @@ fn abuse(log: &mut Log, items: &[(&[&str], Expect)]) {
             FAST
         };
         match expect {
-            Expect::Fails(needle) => expect_failure(log, &what, &r, &dir.0, bound, &[needle]),
-            Expect::Runs => {
+            Fails(needle) => expect_failure(log, &what, &r, &dir.0, bound, &[needle]),
+            Runs => {
                 expect_success(log, &what, &r, &dir.0);
                 assert!(r.secs <= 10.0, "{what}: took {:.1} s", r.secs);
             }
-            Expect::Warns(needle) => {
+            Warns(needle) => {
                 log.say(format!("{what}: {}", r.summary()));
                 log.check();
                 assert_no_crash(&r, &dir.0);
@@ -1353,56 +1312,34 @@ fn abuse(log: &mut Log, items: &[(&[&str], Expect)]) {
 fn abuse_volume_brick(log: &mut Log) {
     let long = format!("--volume={}", "v".repeat(5000));
     let long: &'static str = Box::leak(long.into_boxed_str());
+    let cannot_connect = Fails("cannot connect");
     abuse(
         log,
+        &[],
         &[
-            (&[], Expect::Fails("no volume given")),
-            (&["--volume="], Expect::Fails("failed parsing volume=")),
-            (&["--volume=   "], Expect::Fails("no volume given")),
-            (&["--volume=a/b"], Expect::Fails("cannot connect")),
-            (
-                &["--volume=$(touch {D}/pwned);x"],
-                Expect::Fails("cannot connect"),
-            ),
-            (&[long], Expect::Fails("cannot connect")),
-            (&["--volume=ünïcødé"], Expect::Fails("cannot connect")),
-            (
-                &["--volume={V}", "--brick="],
-                Expect::Fails("failed parsing brick="),
-            ),
-            (
-                &["--volume={V}", "--brick=,"],
-                Expect::Fails("names no server"),
-            ),
-            (
-                &["--volume={V}", "--brick=:24007"],
-                Expect::Fails("empty host"),
-            ),
-            (
-                &["--volume={V}", "--brick=[::1"],
-                Expect::Fails("missing ']'"),
-            ),
-            (
-                &["--volume={V}", "--brick=localhost:0"],
-                Expect::Fails("bad port"),
-            ),
-            (
-                &["--volume={V}", "--brick=localhost:99999"],
-                Expect::Fails("bad port"),
-            ),
-            (
-                &["--volume={V}", "--brick=localhost:x"],
-                Expect::Fails("bad port"),
-            ),
-            (
-                &["--volume={V}", "--brick=no.such.host.invalid"],
-                Expect::Fails("cannot resolve"),
-            ),
-            (
-                &["--volume={V}", "--servers=localhost,localhost:24007"],
-                Expect::Runs,
-            ),
-            (&["--volume={V}", "--brick=127.0.0.1"], Expect::Runs),
+            (&[], Fails("no volume given")),
+            (&["--volume="], Fails("failed parsing volume=")),
+            (&["--volume=   "], Fails("no volume given")),
+            (&["--volume=a/b"], cannot_connect),
+            (&["--volume=$(touch {D}/pwned);x"], cannot_connect),
+            (&[long], cannot_connect),
+            (&["--volume=ünïcødé"], cannot_connect),
+        ],
+    );
+    abuse(
+        log,
+        VOL,
+        &[
+            (&["--brick="], Fails("failed parsing brick=")),
+            (&["--brick=,"], Fails("names no server")),
+            (&["--brick=:24007"], Fails("empty host")),
+            (&["--brick=[::1"], Fails("missing ']'")),
+            (&["--brick=localhost:0"], Fails("bad port")),
+            (&["--brick=localhost:99999"], Fails("bad port")),
+            (&["--brick=localhost:x"], Fails("bad port")),
+            (&["--brick=no.such.host.invalid"], Fails("cannot resolve")),
+            (&["--servers=localhost,localhost:24007"], Runs),
+            (&["--brick=127.0.0.1"], Runs),
         ],
     );
 }
@@ -1410,106 +1347,38 @@ fn abuse_volume_brick(log: &mut Log) {
 fn abuse_numbers_choices(log: &mut Log) {
     abuse(
         log,
+        VOL,
         &[
-            (
-                &["--volume={V}", "--single-instance=2"],
-                Expect::Fails("out of range"),
-            ),
-            (
-                &["--volume={V}", "--single-instance=yes"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--single-instance="],
-                Expect::Fails("failed parsing"),
-            ),
-            (&["--volume={V}", "--single-instance=0"], Expect::Runs),
-            (&["--volume={V}", "--port=0"], Expect::Fails("out of range")),
-            (
-                &["--volume={V}", "--port=65536"],
-                Expect::Fails("out of range"),
-            ),
-            (
-                &["--volume={V}", "--port=abc"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--port="],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--port=-1"],
-                Expect::Warns("out of range"),
-            ),
-            (
-                &["--volume={V}", "--transport="],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--transport=TCP"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--transport=carrier-pigeon"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--transport=unix"],
-                Expect::Fails("needs brick="),
-            ),
-            (
-                &["--volume={V}", "--loglevel=11"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--loglevel=bogus"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--loglevel="],
-                Expect::Fails("failed parsing"),
-            ),
-            (&["--volume={V}", "--loglevel=trace"], Expect::Runs),
-            (
-                &["--volume={V}", "--io_mode="],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--io_mode=SYNC"],
-                Expect::Fails("failed parsing"),
-            ),
-            (&["--volume={V}", "--io_mode=sync"], Expect::Runs),
-            (
-                &["--volume={V}", "--io_timeout=-1"],
-                Expect::Fails("io_timeout=-1 is out of range"),
-            ),
-            (
-                &["--volume={V}", "--io_timeout=1014"],
-                Expect::Fails("out of range"),
-            ),
-            (
-                &["--volume={V}", "--io_timeout=abc"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--io_timeout="],
-                Expect::Fails("failed parsing"),
-            ),
-            (&["--volume={V}", "--io_timeout=0"], Expect::Runs),
-            (&["--volume={V}", "--io_timeout=1013"], Expect::Runs),
-            (
-                &["--volume={V}", "--client_io_threads=2"],
-                Expect::Fails("out of range"),
-            ),
-            (
-                &["--volume={V}", "--client_io_threads=yes"],
-                Expect::Fails("failed parsing"),
-            ),
-            (
-                &["--volume={V}", "--client_io_threads="],
-                Expect::Fails("failed parsing"),
-            ),
-            (&["--volume={V}", "--client_io_threads=1"], Expect::Runs),
+            (&["--single-instance=2"], RANGE),
+            (&["--single-instance=yes"], PARSE),
+            (&["--single-instance="], PARSE),
+            (&["--single-instance=0"], Runs),
+            (&["--port=0"], RANGE),
+            (&["--port=65536"], RANGE),
+            (&["--port=abc"], PARSE),
+            (&["--port="], PARSE),
+            (&["--port=-1"], Warns("out of range")),
+            (&["--transport="], PARSE),
+            (&["--transport=TCP"], PARSE),
+            (&["--transport=carrier-pigeon"], PARSE),
+            (&["--transport=unix"], Fails("needs brick=")),
+            (&["--loglevel=11"], PARSE),
+            (&["--loglevel=bogus"], PARSE),
+            (&["--loglevel="], PARSE),
+            (&["--loglevel=trace"], Runs),
+            (&["--io_mode="], PARSE),
+            (&["--io_mode=SYNC"], PARSE),
+            (&["--io_mode=sync"], Runs),
+            (&["--io_timeout=-1"], Fails("io_timeout=-1 is out of range")),
+            (&["--io_timeout=1014"], RANGE),
+            (&["--io_timeout=abc"], PARSE),
+            (&["--io_timeout="], PARSE),
+            (&["--io_timeout=0"], Runs),
+            (&["--io_timeout=1013"], Runs),
+            (&["--client_io_threads=2"], RANGE),
+            (&["--client_io_threads=yes"], PARSE),
+            (&["--client_io_threads="], PARSE),
+            (&["--client_io_threads=1"], Runs),
         ],
     );
 }
@@ -1517,56 +1386,34 @@ fn abuse_numbers_choices(log: &mut Log) {
 fn abuse_files_paths(log: &mut Log) {
     abuse(
         log,
+        VOL,
         &[
-            (
-                &["--volume={V}", "--volfile="],
-                Expect::Fails("failed parsing volfile="),
-            ),
-            (
-                &["--volume={V}", "--logfile="],
-                Expect::Fails("failed parsing logfile="),
-            ),
-            (&["--volume={V}", "--logfile=/"], Expect::Fails("logging")),
+            (&["--volfile="], Fails("failed parsing volfile=")),
+            (&["--logfile="], Fails("failed parsing logfile=")),
+            (&["--logfile=/"], Fails("logging")),
             // gluster creates the log file's missing directories.
+            (&["--logfile={D}/new/dir/gl.log"], Runs),
+            (&["--filename=/"], Fails("is a directory")),
+            (&["--filename=gluster:///"], Fails("missing file path")),
+            (&["--filename=gluster://h:0/v/f"], Fails("bad port")),
+            (&["--filename=gluster+unix://h/v/f"], Fails("takes no host")),
             (
-                &["--volume={V}", "--logfile={D}/new/dir/gl.log"],
-                Expect::Runs,
+                &["--filename=gluster+foo://h/v/f"],
+                Fails("unknown URL scheme"),
             ),
-            (
-                &["--volume={V}", "--filename=/"],
-                Expect::Fails("is a directory"),
-            ),
-            (
-                &["--volume={V}", "--filename=gluster:///"],
-                Expect::Fails("missing file path"),
-            ),
-            (
-                &["--volume={V}", "--filename=gluster://h:0/v/f"],
-                Expect::Fails("bad port"),
-            ),
-            (
-                &["--volume={V}", "--filename=gluster+unix://h/v/f"],
-                Expect::Fails("takes no host"),
-            ),
-            (
-                &["--volume={V}", "--filename=gluster+foo://h/v/f"],
-                Expect::Fails("unknown URL scheme"),
-            ),
-            (&["--filename=gluster://localhost/{V}/u"], Expect::Runs),
-            (
-                &["--volume=other", "--filename=gluster://localhost/{V}/u"],
-                Expect::Fails("conflicts"),
-            ),
-            (&["--volume={V}", "--filename=a/../../escape"], Expect::Runs),
-            (
-                &["--volume={V}", "--filename=dir with space/f;g"],
-                Expect::Runs,
-            ),
-            (&["--volume={V}", "--nrfiles=0"], Expect::Runs),
-            (
-                &["--volume={V}", "--nrfiles=50", "--filesize=4k"],
-                Expect::Runs,
-            ),
+            (&["--filename=a/../../escape"], Runs),
+            (&["--filename=dir with space/f;g"], Runs),
+            (&["--nrfiles=0"], Runs),
+            (&["--nrfiles=50", "--filesize=4k"], Runs),
+        ],
+    );
+    let url = "--filename=gluster://localhost/{V}/u";
+    abuse(
+        log,
+        &[],
+        &[
+            (&[url], Runs),
+            (&["--volume=other", url], Fails("conflicts")),
         ],
     );
 }
@@ -1574,63 +1421,36 @@ fn abuse_files_paths(log: &mut Log) {
 fn abuse_posix(log: &mut Log) {
     abuse(
         log,
+        &[],
         &[
-            (&["--posix="], Expect::Fails("failed parsing posix=")),
-            (
-                &["--posix={D}/no/such/brick"],
-                Expect::Fails("No such file"),
-            ),
-            (
-                &["--posix=relative/dir"],
-                Expect::Fails("cannot open the brick"),
-            ),
-            (
-                &["--volume={V}", "--posix_io_threads=lots"],
-                Expect::Fails("need posix=DIR"),
-            ),
-            (
-                &["--volume={V}", "--posix_read_only=1"],
-                Expect::Fails("need posix=DIR"),
-            ),
-            (
-                &["--volume={V}", "--posix_force=2"],
-                Expect::Fails("out of range"),
-            ),
-            (
-                &["--posix={D}", "--brick=localhost"],
-                Expect::Fails("exclude each other"),
-            ),
-            (
-                &["--posix={D}", "--posix_io_threads=65"],
-                Expect::Fails("posix_io_threads"),
-            ),
-            (
-                &["--posix={D}", "--posix_io_threads=-1"],
-                Expect::Fails("posix_io_threads"),
-            ),
+            (&["--posix="], Fails("failed parsing posix=")),
+            (&["--posix={D}/no/such/brick"], Fails("No such file")),
+            (&["--posix=relative/dir"], Fails("cannot open the brick")),
+        ],
+    );
+    abuse(
+        log,
+        VOL,
+        &[
+            (&["--posix_io_threads=lots"], Fails("need posix=DIR")),
+            (&["--posix_read_only=1"], Fails("need posix=DIR")),
+            (&["--posix_force=2"], RANGE),
+        ],
+    );
+    abuse(
+        log,
+        &["--posix={D}"],
+        &[
+            (&["--brick=localhost"], Fails("exclude each other")),
+            (&["--posix_io_threads=65"], Fails("posix_io_threads")),
+            (&["--posix_io_threads=-1"], Fails("posix_io_threads")),
         ],
     );
 }
 
 /// Engine options the abuse cases above exercise (missing, empty and odd
 /// values each). A new option must join them: this case fails until it does.
-const ABUSED_OPTIONS: &[&str] = &[
-    "volume",
-    "brick",
-    "single-instance",
-    "port",
-    "transport",
-    "volfile",
-    "posix",
-    "posix_io_threads",
-    "posix_read_only",
-    "posix_force",
-    "logfile",
-    "loglevel",
-    "io_mode",
-    "io_timeout",
-    "client_io_threads",
-];
+const ABUSED_OPTIONS: &[&str] = common::ENGINE_OPTIONS;
 
 /// Every engine option given with no value: `--opt` on the command line and
 /// a bare `opt` line in a job file.

@@ -256,17 +256,7 @@ fn enghelp_lists_the_options() {
         .expect("fio --enghelp");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for opt in [
-        "volume",
-        "brick",
-        "single-instance",
-        "port",
-        "transport",
-        "volfile",
-        "logfile",
-        "loglevel",
-        "io_mode",
-    ] {
+    for opt in ENGINE_OPTIONS {
         assert!(
             text.lines()
                 .any(|l| l.starts_with(opt) && l.contains(':') && l.len() > opt.len() + 10),

@@ -1,42 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Minimal local GlusterFS test volumes for the gfapi integration tests.
+//! Local GlusterFS test volumes for the gfapi integration tests, made with
+//! the `glusterrs-cluster` crate.
 //!
-//! Deliberately self-contained (shells out to the `gluster` CLI) so it can be
-//! swapped for the `glusterrs-cluster` crate later without touching the tests:
-//! the tests only use [`TestVolume::create`], [`TestVolume::create_with`],
-//! [`TestVolume::name`], [`TestVolume::mount`] and the `Drop` clean-up.
-//!
-//! Each volume gets a unique name `grs-gfapi-<pid>-<n>-<tag>` and a brick in
-//! a fresh directory under the system temp dir. `Drop` stops and deletes the
-//! volume and removes the brick directory. Volumes left behind by killed test
-//! processes (their pid no longer exists) are removed when the next helper
-//! starts.
+//! Each volume is named `grs-gfapi-<tag>-<pid>-<n>-<time>` and gets its brick
+//! in a fresh directory under the system temp dir; dropping it stops and
+//! deletes the volume and removes the brick directory. What killed test
+//! processes left behind is removed when the first volume of a process is
+//! made.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-pub const PREFIX: &str = "grs-gfapi-";
+use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-static SETUP: Once = Once::new();
+/// Prefix of the names of everything these tests create.
+pub const PREFIX: &str = "grs-gfapi";
 
-/// A started single-brick volume, removed on drop.
-pub struct TestVolume {
-    name: String,
-    dir: PathBuf,
-}
-
-fn hostname() -> String {
-    let out = Command::new("hostname").output().expect("run hostname");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+/// A started single-brick volume, removed on drop (see [`Volume`]).
+pub struct TestVolume(Volume);
 
 /// Run `gluster --mode=script ARGS`, retrying while glusterd is busy with
 /// another transaction (parallel tests and other users share one glusterd).
+/// Only for what `glusterrs-cluster` has no call for (stopping a volume,
+/// one on a brick directory that already exists).
 pub fn gluster(args: &[&str]) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut delay = Duration::from_millis(50);
@@ -66,50 +55,20 @@ pub fn gluster(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Start glusterd if it is not running and wait until the CLI answers.
+/// Start glusterd if it is not running and wait until the CLI answers; the
+/// first call also removes what killed runs of these tests left behind.
 pub fn ensure_glusterd() {
+    static SETUP: Once = Once::new();
     SETUP.call_once(|| {
-        let running = Command::new("pgrep")
-            .args(["-x", "glusterd"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !running {
-            let st = Command::new("glusterd").status().expect("start glusterd");
-            assert!(st.success(), "glusterd failed to start");
+        Glusterd::ensure().expect("glusterd");
+        if let Err(e) = glusterrs_cluster::cleanup_stale(PREFIX) {
+            eprintln!("warning: cleanup of stale {PREFIX} volumes: {e}");
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while gluster(&["volume", "list"]).is_err() {
-            assert!(Instant::now() < deadline, "glusterd did not come up");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        remove_stale();
     });
 }
 
-/// Remove volumes (and bricks) created by test processes that no longer exist.
-fn remove_stale() {
-    let Ok(list) = gluster(&["volume", "list"]) else {
-        return;
-    };
-    for name in list.lines().map(str::trim) {
-        let Some(rest) = name.strip_prefix(PREFIX) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        let _ = gluster(&["volume", "stop", name, "force"]);
-        let _ = gluster(&["volume", "delete", name]);
-        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(name));
-    }
-}
-
 impl TestVolume {
-    /// Create and start a fresh volume.
+    /// Create and start a fresh volume; `tag` goes into its name.
     pub fn create(tag: &str) -> TestVolume {
         Self::create_with(tag, &[])
     }
@@ -117,59 +76,42 @@ impl TestVolume {
     /// Create, set `options` (`gluster volume set`), and start a volume.
     pub fn create_with(tag: &str, options: &[(&str, &str)]) -> TestVolume {
         ensure_glusterd();
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
-        let dir = std::env::temp_dir().join(&name);
-        std::fs::create_dir_all(&dir).expect("create brick parent dir");
-        let vol = TestVolume { name, dir };
-        let brick = format!("{}:{}", hostname(), vol.brick().display());
-        gluster(&["volume", "create", &vol.name, &brick, "force"]).expect("volume create");
-        for (k, v) in options {
-            gluster(&["volume", "set", &vol.name, k, v]).expect("volume set");
-        }
-        gluster(&["volume", "start", &vol.name]).expect("volume start");
-        vol
+        let spec = options.iter().fold(
+            VolumeSpec::new().prefix(format!("{PREFIX}-{tag}")),
+            |s, (k, v)| s.option(*k, *v),
+        );
+        TestVolume(Volume::create(spec).unwrap_or_else(|e| panic!("create volume {tag}: {e}")))
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        self.0.name()
     }
 
     pub fn brick(&self) -> PathBuf {
-        self.dir.join("brick")
+        self.0.bricks()[0].clone()
     }
 
     /// Path of glusterd's generated client volfile for this volume.
     pub fn client_volfile(&self) -> PathBuf {
         PathBuf::from(format!(
             "/var/lib/glusterd/vols/{0}/{0}.tcp-fuse.vol",
-            self.name
+            self.name()
         ))
     }
 
-    /// `gluster volume stop`.
+    /// `gluster volume stop` (the drop deletes a stopped volume as well).
     pub fn stop(&self) {
-        gluster(&["volume", "stop", &self.name, "force"]).expect("volume stop");
+        gluster(&["volume", "stop", self.name(), "force"]).expect("volume stop");
     }
 
     /// Connect with gfapi (localhost:24007), torn down with `SkipFini` (the
     /// documented fast path: every File is closed before the last drop).
     pub fn mount(&self) -> gfapi::Fs {
-        let fs = gfapi::Volume::new(&self.name)
+        let fs = gfapi::Volume::new(self.name())
             .init()
-            .unwrap_or_else(|e| panic!("init {}: {e}", self.name));
+            .unwrap_or_else(|e| panic!("init {}: {e}", self.name()));
         fs.set_teardown(gfapi::Teardown::SkipFini);
         fs
-    }
-}
-
-impl Drop for TestVolume {
-    fn drop(&mut self) {
-        let _ = gluster(&["volume", "stop", &self.name, "force"]);
-        if let Err(e) = gluster(&["volume", "delete", &self.name]) {
-            eprintln!("warning: {e}");
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

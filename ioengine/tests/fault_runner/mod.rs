@@ -277,18 +277,6 @@ pub fn main(suite: &str, setup: fn(), teardown: fn(), cases: Vec<Case>) -> ! {
             r.name
         );
     }
-    println!(
-        "fault suite ({suite}): {} cases tried ({checks} checks), {} passed, {} failed{} in {:.0} s",
-        results.len(),
-        results.len() - failed.len(),
-        failed.len(),
-        if left_out > 0 {
-            format!(", {left_out} long cases not run")
-        } else {
-            String::new()
-        },
-        started.elapsed().as_secs_f64()
-    );
     let mut line = format!(
         "fault suite ({suite}): {} cases tried ({checks} checks), {} passed, {} failed{}",
         results.len(),
@@ -300,6 +288,7 @@ pub fn main(suite: &str, setup: fn(), teardown: fn(), cases: Vec<Case>) -> ! {
             String::new()
         }
     );
+    println!("{line} in {:.0} s", started.elapsed().as_secs_f64());
     if !failed.is_empty() {
         let names: Vec<&str> = failed.iter().map(|r| r.name).collect();
         println!("failed: {}", names.join(", "));
