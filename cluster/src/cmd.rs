@@ -1,9 +1,17 @@
 //! Running external programs without a shell, with a time limit and captured output.
+//!
+//! Every command runs in a process group of its own. A terminal's Ctrl-C (or a SIGTERM
+//! to the caller's process group) then reaches only the caller, which decides when to
+//! stop and tears down in order; it does not also kill a `gluster` CLI half-way through
+//! a transaction or a `mount` half-way through starting its FUSE client. A command that
+//! outlives its time limit is killed with its whole group and reaped.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -88,6 +96,8 @@ impl Cmd {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group: see the module documentation.
+            .process_group(0)
             .spawn()
             .map_err(|source| Error::Spawn {
                 program: self.program.to_string_lossy().into_owned(),
@@ -98,8 +108,7 @@ impl Cmd {
         let status = match wait_deadline(&mut child, self.timeout) {
             Some(status) => status,
             None => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
                 return Err(Error::CommandTimeout {
                     command: self.display(),
                     timeout: self.timeout,
@@ -185,6 +194,67 @@ fn collect(rx: Option<mpsc::Receiver<Vec<u8>>>, grace: Duration) -> String {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
 }
+
+/// SIGKILLs the process group `child` leads (it was started with `process_group(0)`),
+/// so that helpers it started die with it, and reaps `child`.
+fn kill_group(child: &mut Child) {
+    let pid = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    let killed = pid.is_some_and(|pid| {
+        rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
+    });
+    if !killed {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
+/// A flag a caller sets (typically from a SIGINT/SIGTERM handler) to stop a multi-step
+/// bring-up such as [`crate::Volume::create`] at the next step. A command that is running
+/// is let finish (within its time limit), so that whether it took effect is known and can
+/// be undone; what was done is then rolled back and [`Error::Interrupted`] returned.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// A new flag, not set.
+    pub fn new() -> Interrupt {
+        Interrupt::default()
+    }
+
+    /// Watches an existing flag (e.g. one registered with `signal_hook::flag::register`).
+    pub fn from_flag(flag: Arc<AtomicBool>) -> Interrupt {
+        Interrupt(flag)
+    }
+
+    /// Sets the flag.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the flag is set.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// `Err(Error::Interrupted)` naming `next` (the step not taken) when the flag is set.
+    pub(crate) fn check(&self, next: impl FnOnce() -> String) -> Result<()> {
+        if self.is_set() {
+            return Err(Error::Interrupted { next: next() });
+        }
+        Ok(())
+    }
+}
+
+/// Two `Interrupt`s are equal when they watch the same flag.
+impl PartialEq for Interrupt {
+    fn eq(&self, other: &Interrupt) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Interrupt {}
 
 /// Waits for the child until `timeout`; `None` when it is still running then.
 fn wait_deadline(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
@@ -280,6 +350,58 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::CommandTimeout { .. }), "{err}");
         assert!(t.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        // The shell's background child is in the command's own process group.
+        let marker = std::env::temp_dir().join(format!("glusterrs-cmd-pg-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
+        let err = Cmd::new("sh")
+            .args(["-c", &script])
+            .timeout(Duration::from_millis(300))
+            .run()
+            .unwrap_err();
+        assert!(matches!(err, Error::CommandTimeout { .. }), "{err}");
+        thread::sleep(Duration::from_millis(1500));
+        assert!(
+            !marker.exists(),
+            "the group's other process survived the kill"
+        );
+    }
+
+    #[test]
+    fn commands_run_in_their_own_process_group() {
+        // `ps -o pgid= -p $$` from the child: its pgid is its own pid.
+        let out = Cmd::new("sh")
+            .args(["-c", "echo $$ $(ps -o pgid= -p $$)"])
+            .run()
+            .unwrap();
+        let v: Vec<&str> = out.stdout.split_whitespace().collect();
+        assert_eq!(v.len(), 2, "{out:?}");
+        assert_eq!(v[0], v[1], "child is not a process group leader");
+        let mine = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let my_pgid = mine[mine.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .to_string();
+        assert_ne!(v[1], my_pgid);
+    }
+
+    #[test]
+    fn interrupt_flag() {
+        let i = Interrupt::new();
+        assert!(i.check(|| "x".into()).is_ok());
+        let j = i.clone();
+        j.set();
+        assert!(i.is_set());
+        assert_eq!(i, j);
+        assert_ne!(i, Interrupt::new());
+        let e = i.check(|| "starting the volume".into()).unwrap_err();
+        assert!(matches!(e, Error::Interrupted { .. }), "{e}");
+        assert!(e.to_string().contains("starting the volume"), "{e}");
     }
 
     #[test]

@@ -66,6 +66,12 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// The caller's [`crate::Interrupt`] was set; what was done has been undone.
+    #[error("interrupted before {next} (what was done is undone)")]
+    Interrupted {
+        /// The step that was not taken.
+        next: String,
+    },
     /// A command answered with output we could not understand.
     #[error("unexpected output from `{command}`: {detail}")]
     Parse {

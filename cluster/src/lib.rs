@@ -8,6 +8,10 @@
 //!   `bypass-custom` and `rpc-bypass` setups.
 //! * [`cleanup_stale`] removes what crashed earlier runs left behind.
 //!
+//! Every external command runs in a process group of its own, so a terminal's Ctrl-C
+//! reaches only the calling program; an [`Interrupt`] flag (set from its signal handler)
+//! stops [`Volume::create`] at the next step and rolls back what was done.
+//!
 //! Every external command runs without a shell (`std::process::Command` with separate
 //! arguments) and with a time limit. Inputs GlusterFS itself cannot handle (whitespace
 //! in brick paths or mountpoints, for instance) are refused with [`Error::Invalid`]
@@ -39,6 +43,7 @@ mod volfile;
 mod volume;
 mod xml;
 
+pub use cmd::Interrupt;
 pub use error::{Error, Result};
 pub use glusterd::{ensure_glusterd, Glusterd};
 pub use mount::FuseMount;
@@ -59,5 +64,6 @@ mod tests {
         send_sync::<super::FuseMount>();
         send_sync::<super::Glusterd>();
         send_sync::<super::Error>();
+        send_sync::<super::Interrupt>();
     }
 }

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::{gluster, Cmd};
 use crate::error::{Error, Result};
-use crate::mount::{find_client_pid, wait_exit_or_term, CLIENT_LOG_DIR, MOUNT_DIR_PREFIX};
-use crate::procfs::{creator_alive, gluster_log_name, mounts, pid_alive};
+use crate::mount::{
+    find_client_pid, wait_exit_or_term, CLIENT_LOG_DIR, CLIENT_LOG_SUFFIX, MOUNT_DIR_PREFIX,
+};
+use crate::procfs::{creator_alive, gluster_log_name, is_mounted, mounts, pid_alive};
 use crate::volume::{
     brick_socket, list_volumes, remove_brick_logs, remove_run_leftovers, OWNER_MARKER,
 };
@@ -21,12 +23,17 @@ pub struct CleanupReport {
     pub mounts: Vec<PathBuf>,
     /// Directories removed (brick trees and empty mount directories).
     pub dirs: Vec<PathBuf>,
+    /// FUSE client logs removed (`glusterrs-mnt-PID-N-VOLUME.log` in the temp dir).
+    pub logs: Vec<PathBuf>,
 }
 
 impl CleanupReport {
     /// True when nothing was found.
     pub fn is_empty(&self) -> bool {
-        self.volumes.is_empty() && self.mounts.is_empty() && self.dirs.is_empty()
+        self.volumes.is_empty()
+            && self.mounts.is_empty()
+            && self.dirs.is_empty()
+            && self.logs.is_empty()
     }
 }
 
@@ -95,9 +102,23 @@ pub fn cleanup_stale(prefix: &str) -> Result<CleanupReport> {
                     }
                 }
             } else if let Some(rest) = name.strip_prefix(MOUNT_DIR_PREFIX) {
-                // glusterrs-mnt-PID-N-VOLUME: rmdir only removes it if empty (unmounted).
                 let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-                if pid.is_some_and(|p| !pid_alive(p)) && fs::remove_dir(&path).is_ok() {
+                let dead = pid.is_some_and(|p| !pid_alive(p));
+                if let Some(stem) = name.strip_suffix(CLIENT_LOG_SUFFIX) {
+                    // glusterrs-mnt-PID-N-VOLUME.log: the client log of a dead run's mount,
+                    // once nothing is mounted on its mount directory any more.
+                    let file = entry.file_type().is_ok_and(|t| t.is_file());
+                    if dead && file && !is_mounted(&tmp.join(stem)) {
+                        match fs::remove_file(&path) {
+                            Ok(()) => report.logs.push(path),
+                            Err(e) => {
+                                first_err.get_or_insert(Error::io("remove", &path, e));
+                            }
+                        }
+                    }
+                } else if dead && fs::remove_dir(&path).is_ok() {
+                    // glusterrs-mnt-PID-N-VOLUME: rmdir only removes it if empty (unmounted).
+                    // Runs before the logs were moved out of /var/log/glusterfs left one there.
                     let _ =
                         fs::remove_file(Path::new(CLIENT_LOG_DIR).join(gluster_log_name(&path)));
                     report.dirs.push(path);
@@ -148,6 +169,13 @@ fn remove_volume(vol: &str, report: &mut CleanupReport) -> Result<()> {
         if ours && named_ours && fs::remove_dir(&m.target).is_ok() {
             let _ = fs::remove_file(Path::new(CLIENT_LOG_DIR).join(gluster_log_name(&m.target)));
             report.dirs.push(m.target.clone());
+            // Its client log, named after the directory (see FuseMount).
+            let mut log = m.target.clone().into_os_string();
+            log.push(CLIENT_LOG_SUFFIX);
+            let log = PathBuf::from(log);
+            if log.is_file() && fs::remove_file(&log).is_ok() {
+                report.logs.push(log);
+            }
         }
     }
 

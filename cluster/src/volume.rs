@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::cmd::{gluster, wait_for, Cmd};
+use crate::cmd::{gluster, wait_for, Cmd, Interrupt};
 use crate::error::{Error, Result};
 use crate::mount::FuseMount;
 use crate::procfs::{self, gluster_log_name, now_unix, pid_alive, pid_exists};
@@ -82,6 +82,9 @@ pub struct VolumeSpec {
     pub brick_root: Option<PathBuf>,
     /// `gluster volume set` options, applied in order before the volume is started.
     pub options: Vec<(String, String)>,
+    /// When set during [`Volume::create`], creation stops at the next step, undoes what
+    /// it did and returns [`Error::Interrupted`].
+    pub interrupt: Option<Interrupt>,
 }
 
 impl Default for VolumeSpec {
@@ -93,6 +96,7 @@ impl Default for VolumeSpec {
             replica: None,
             brick_root: None,
             options: Vec::new(),
+            interrupt: None,
         }
     }
 }
@@ -137,6 +141,12 @@ impl VolumeSpec {
     /// Adds a `gluster volume set` option.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.options.push((key.into(), value.into()));
+        self
+    }
+
+    /// Stops [`Volume::create`] between steps once `interrupt` is set (see [`Interrupt`]).
+    pub fn interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
         self
     }
 }
@@ -241,7 +251,8 @@ impl Volume {
             sockets: Mutex::new(Vec::new()),
             done: false,
         };
-        match vol.bring_up(&root, &own_dir, &spec.options) {
+        let interrupt = spec.interrupt.clone().unwrap_or_default();
+        match vol.bring_up(&root, &own_dir, &spec.options, &interrupt) {
             Ok(()) => Ok(vol),
             Err(e) => {
                 if let Err(undo) = vol.teardown() {
@@ -260,7 +271,10 @@ impl Volume {
         root: &Path,
         own_dir: &Path,
         options: &[(String, String)],
+        interrupt: &Interrupt,
     ) -> Result<()> {
+        let name = self.name.clone();
+        interrupt.check(|| format!("creating volume {name}"))?;
         if !root.is_dir() {
             return Err(Error::io(
                 "use brick root",
@@ -294,10 +308,12 @@ impl Volume {
         res?;
 
         for (k, v) in options {
+            interrupt.check(|| format!("setting {k} on volume {name}"))?;
             self.set_option(k, v)?;
         }
+        interrupt.check(|| format!("starting volume {name}"))?;
         gluster(["volume", "start", &self.name])?;
-        self.wait_online()
+        self.wait_online(interrupt)
     }
 
     /// Volume name.
@@ -500,12 +516,18 @@ impl Volume {
         Ok(())
     }
 
-    fn wait_online(&self) -> Result<()> {
+    fn wait_online(&self, interrupt: &Interrupt) -> Result<()> {
         let mut last = None;
         wait_for(
             || format!("all bricks of volume {} to come online", self.name),
             ONLINE_TIMEOUT,
             || match self.status() {
+                _ if interrupt.is_set() => {
+                    last = Some(Error::Interrupted {
+                        next: format!("the bricks of volume {} came online", self.name),
+                    });
+                    Some(())
+                }
                 Ok(st) if st.iter().all(|s| s.online && s.port.is_some()) => Some(()),
                 Ok(_) => None,
                 Err(e) => {
@@ -514,7 +536,11 @@ impl Volume {
                 }
             },
         )
-        .map_err(|e| last.unwrap_or(e))
+        .map_err(|e| last.take().unwrap_or(e))?;
+        match last {
+            Some(e @ Error::Interrupted { .. }) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     fn teardown(&mut self) -> Result<()> {
@@ -771,6 +797,49 @@ mod tests {
         assert!(validate_option("a.b", "x y").is_err());
         assert!(validate_option("a.b", "`id`").is_err());
         assert!(validate_option("", "x").is_err());
+    }
+
+    /// Real glusterd: an interrupt set before or during `Volume::create`
+    /// stops it, rolls back, and leaves no volume or directory.
+    #[test]
+    fn interrupted_create_rolls_back() {
+        crate::Glusterd::ensure().expect("glusterd");
+        let root = std::env::temp_dir().join(format!("grs-intr-{}", std::process::id()));
+        fs::create_dir_all(&root).unwrap();
+
+        let before = Interrupt::new();
+        before.set();
+        let spec = VolumeSpec::new()
+            .prefix("grs-intr")
+            .brick_root(&root)
+            .interrupt(before);
+        let err = Volume::create(spec).unwrap_err();
+        assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+        assert_eq!(fs::read_dir(&root).unwrap().count(), 0);
+
+        // Set from another thread once glusterd has the volume.
+        let during = Interrupt::new();
+        let name = unique_name("grs-intr").unwrap();
+        let spec = VolumeSpec::new()
+            .name(name.clone())
+            .brick_root(&root)
+            .option("performance.strict-o-direct", "on")
+            .interrupt(during.clone());
+        let vol_dir = Path::new("/var/lib/glusterd/vols").join(&name);
+        let setter = std::thread::spawn(move || {
+            let end = std::time::Instant::now() + Duration::from_secs(60);
+            while !vol_dir.exists() && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            during.set();
+        });
+        let res = Volume::create(spec);
+        setter.join().unwrap();
+        let err = res.map(|v| v.name().to_string()).unwrap_err();
+        assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+        assert!(!volume_exists(&name).unwrap(), "volume {name} left");
+        assert_eq!(fs::read_dir(&root).unwrap().count(), 0, "brick tree left");
+        fs::remove_dir(&root).unwrap();
     }
 
     #[test]

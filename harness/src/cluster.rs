@@ -48,8 +48,10 @@ pub trait ClusterOps {
     /// Creates, configures and starts; the cleanup stops and deletes it and
     /// its brick directories.
     fn create_volume(&self, plan: &VolumePlan) -> Result<CreatedVolume>;
-    /// FUSE-mounts `server:/volume` on `at` (an existing directory).
-    fn mount(&self, server: &str, volume: &str, at: &Path) -> Result<Cleanup>;
+    /// FUSE-mounts `server:/volume` on `at` (an existing directory). The
+    /// FUSE client logs to a temporary file, not /var/log/glusterfs; the
+    /// cleanup unmounts and moves that log to `log`.
+    fn mount(&self, server: &str, volume: &str, at: &Path, log: &Path) -> Result<Cleanup>;
     /// A minimal client volfile: protocol/client translators and only what
     /// joins them. `bricks` are (host, path) when known.
     fn client_volfile(
@@ -75,6 +77,9 @@ const VOLUME_STATE_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct GlusterCluster {
     /// `--remote-host` for the gluster CLI when targeting another machine.
     pub remote_host: Option<String>,
+    /// Set by SIGINT/SIGTERM: volume creation stops at its next step and
+    /// rolls back.
+    pub interrupt: gc::Interrupt,
 }
 
 impl ClusterOps for GlusterCluster {
@@ -90,6 +95,7 @@ impl ClusterOps for GlusterCluster {
 
     fn create_volume(&self, plan: &VolumePlan) -> Result<CreatedVolume> {
         let mut spec = gc::VolumeSpec::new()
+            .interrupt(self.interrupt.clone())
             .prefix(VOLUME_PREFIX)
             .bricks(plan.bricks as usize)
             .brick_root(&plan.brick_root);
@@ -111,10 +117,14 @@ impl ClusterOps for GlusterCluster {
         })
     }
 
-    fn mount(&self, server: &str, volume: &str, at: &Path) -> Result<Cleanup> {
+    fn mount(&self, server: &str, volume: &str, at: &Path, log: &Path) -> Result<Cleanup> {
         let m = gc::FuseMount::mount(server, volume, Some(at.to_path_buf()))
             .with_context(|| format!("FUSE-mounting {server}:/{volume}"))?;
-        Ok(Box::new(move || m.unmount().context("unmounting")))
+        let log = log.to_path_buf();
+        Ok(Box::new(move || {
+            m.unmount_saving_log(&log)
+                .with_context(|| format!("unmounting (FUSE client log: {})", log.display()))
+        }))
     }
 
     fn client_volfile(

@@ -43,7 +43,9 @@ pub struct RunArgs {
     /// Directory holding one sub-directory per run, and `latest`.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Run name (sub-directory of --results) [default: UTC date-time].
+    /// Run name: its sub-directory of --results, as given (spaces, `;` and
+    /// the like are fine; not "", ".", "..", "latest", `/` or control
+    /// characters) [default: UTC date-time].
     #[arg(long)]
     pub name: Option<String>,
     /// Local volume: parent directory for the brick directories (e.g. a
@@ -445,10 +447,60 @@ struct Bringup {
     notes: Vec<String>,
 }
 
+/// A run name is a directory name under --results: any text but "", ".",
+/// "..", "latest" (the link to the last run), a `/`, or a control character
+/// (names end up in tables and logs line by line). Spaces, `;`, `$(...)`,
+/// quotes are fine: nothing runs through a shell.
+pub fn check_run_name(name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        Some("it is empty".to_string())
+    } else if name == "." || name == ".." {
+        Some(format!("{name:?} is not a directory of its own"))
+    } else if name == "latest" || name.starts_with(".latest-") {
+        Some("\"latest\" names the link to the last run".to_string())
+    } else if name.contains('/') {
+        Some("it contains '/' (the name is one directory under --results)".to_string())
+    } else if let Some(c) = name.chars().find(|c| c.is_control()) {
+        Some(format!("it contains the control character {c:?}"))
+    } else if name.len() > 200 {
+        Some(format!("it is {} bytes long (at most 200)", name.len()))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => bail!("unusable run name --name {name:?}: {why}"),
+        None => Ok(()),
+    }
+}
+
+/// The part of the run name that goes into the work directory holding the
+/// bricks and the mount: GlusterFS cannot take every character in a brick
+/// path or mountpoint (whitespace, `:`, `#`, ...), so anything but
+/// `[A-Za-z0-9._+-]` becomes `_` (at most 48 characters).
+fn workdir_tag(run_name: &str) -> String {
+    let tag: String = run_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(48)
+        .collect();
+    if tag.is_empty() {
+        "run".into()
+    } else {
+        tag
+    }
+}
+
 fn bring_up(
     args: &RunArgs,
     ops: &dyn ClusterOps,
     run_name: &str,
+    run_dir: &Path,
     td: &mut Teardown,
 ) -> Result<Bringup> {
     let engine = find_engine(args.engine.as_deref());
@@ -460,7 +512,11 @@ fn bring_up(
     let parent = parent
         .canonicalize()
         .with_context(|| format!("brick dir {}", parent.display()))?;
-    let workdir = parent.join(format!("glusterrs-bench-{run_name}-{}", std::process::id()));
+    let workdir = parent.join(format!(
+        "glusterrs-bench-{}-{}",
+        workdir_tag(run_name),
+        std::process::id()
+    ));
     std::fs::create_dir(&workdir)
         .with_context(|| format!("creating work dir {}", workdir.display()))?;
     {
@@ -512,6 +568,7 @@ fn bring_up(
             td.push("stop the glusterd this run started", stop);
             notes.push("glusterd started by the harness".into());
         }
+        sys::check_interrupted()?;
         let mut opts: Vec<(String, String)> = DEFAULT_VOLUME_OPTS
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -528,6 +585,7 @@ fn bring_up(
         let created = ops.create_volume(&plan)?;
         volume = created.name.clone();
         td.push(format!("stop and delete volume {volume}"), created.cleanup);
+        sys::check_interrupted()?;
         let host = created.host.clone();
         brick_paths = created.bricks.clone();
         server_host = if args.clients.is_empty() {
@@ -568,7 +626,8 @@ fn bring_up(
     let mount = if wants_mount {
         let mnt = workdir.join("mnt");
         std::fs::create_dir_all(&mnt)?;
-        match ops.mount(&server_host, &volume, &mnt) {
+        let log = run_dir.join("raw").join("fuse-client.log");
+        match ops.mount(&server_host, &volume, &mnt, &log) {
             Ok(c) => {
                 td.push(format!("unmount {}", mnt.display()), c);
                 layout_dirs.push(mnt.clone());
@@ -579,6 +638,7 @@ fn bring_up(
     } else {
         Err("no FUSE mount in client/server mode".to_string())
     };
+    sys::check_interrupted()?;
     if let Ok(d) = &base_dir {
         if !brick_paths.contains(d) {
             layout_dirs.push(d.clone());
@@ -677,12 +737,19 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .collect::<Result<_>>()?;
     let started = SystemTime::now();
     let run_name = args.name.clone().unwrap_or_else(|| timestamp(started));
+    check_run_name(&run_name)?;
     let run_dir = args.results.join(&run_name);
-    if run_dir.exists() {
-        bail!("{} exists: choose another --name", run_dir.display());
+    std::fs::create_dir_all(&args.results)
+        .with_context(|| format!("creating {}", args.results.display()))?;
+    // create_dir, not _all: the run directory is new, so all of it is ours.
+    match std::fs::create_dir(&run_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("{} exists: choose another --name", run_dir.display())
+        }
+        r => r.with_context(|| format!("creating {}", run_dir.display()))?,
     }
-    std::fs::create_dir_all(run_dir.join("raw"))?;
-    std::fs::create_dir_all(run_dir.join("jobs"))?;
+    std::fs::create_dir(run_dir.join("raw"))?;
+    std::fs::create_dir(run_dir.join("jobs"))?;
     let drop_caches = !args.no_drop_caches;
 
     let mut td = Teardown::default();
@@ -712,12 +779,36 @@ pub fn run(args: RunArgs) -> Result<i32> {
             .server
             .as_ref()
             .map(|s| s.rsplit_once(':').map_or(s.clone(), |(h, _)| h.to_string())),
+        interrupt: glusterrs_cluster::Interrupt::from_flag(sys::interrupt_flag()),
     };
     ctx.log(format!(
         "glusterrs-bench: run {run_name} -> {}",
         run_dir.display()
     ));
-    let up = bring_up(&args, &ops, &run_name, &mut td)?;
+    let up = match bring_up(&args, &ops, &run_name, &run_dir, &mut td) {
+        Ok(up) => up,
+        Err(e) => {
+            let teardown_errors = td.run();
+            drop(ctx);
+            // Nothing was measured; the directory is new (see above): all ours.
+            if teardown_errors.is_empty() {
+                let _ = std::fs::remove_dir_all(&run_dir);
+            }
+            if sys::interrupted() {
+                // A step that failed because of the signal says so itself;
+                // anything else is worth showing.
+                if !is_interruption(&e) {
+                    eprintln!("after the interrupt: {e:#}");
+                }
+                eprintln!(
+                    "{} during bring-up: torn down, nothing measured",
+                    sys::Interrupted
+                );
+                return Ok(sys::interrupted_exit_code());
+            }
+            return Err(e);
+        }
+    };
     let mut info = RunInfo {
         run: run_name.clone(),
         started: timestamp(started),
@@ -785,17 +876,47 @@ pub fn run(args: RunArgs) -> Result<i32> {
         Ok(()) => {
             println!("{}", export::markdown(&report));
             eprintln!("results in {}", run_dir.display());
+            if sys::interrupted() {
+                // The signal came after the last measurement (during the
+                // teardown, which is not cut short): the results are complete,
+                // but the caller asked to stop, so a script must see it.
+                eprintln!(
+                    "{} after the last measurement: results complete",
+                    sys::Interrupted
+                );
+                return Ok(sys::interrupted_exit_code());
+            }
             if !teardown_errors.is_empty() {
                 bail!("teardown failed: {teardown_errors:?}");
             }
             Ok(0)
         }
-        Err(e) if e.is::<sys::Interrupted>() => {
-            eprintln!("{e}: torn down; partial results in {}", run_dir.display());
-            Ok(130)
+        // Whatever failed after SIGINT/SIGTERM (a step cut short by it), the
+        // run was interrupted: 128 + signal, as a shell reports it.
+        Err(e) if sys::interrupted() => {
+            if !is_interruption(&e) {
+                eprintln!("after the interrupt: {e:#}");
+            }
+            eprintln!(
+                "{}: torn down; partial results in {}",
+                sys::Interrupted,
+                run_dir.display()
+            );
+            Ok(sys::interrupted_exit_code())
         }
         Err(e) => Err(e),
     }
+}
+
+/// The error is the interrupt itself (the harness's or the cluster crate's).
+fn is_interruption(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<sys::Interrupted>()
+            || matches!(
+                c.downcast_ref::<glusterrs_cluster::Error>(),
+                Some(glusterrs_cluster::Error::Interrupted { .. })
+            )
+    })
 }
 
 pub fn write_outputs(report: &Report, dir: &Path, plots: bool) -> Result<()> {
@@ -1054,6 +1175,50 @@ mod tests {
     }
 
     #[test]
+    fn run_names() {
+        for ok in [
+            "20261127-101010",
+            "a run",
+            "x; touch y",
+            "$(touch z)|&`q`",
+            "..a",
+            "a..",
+            "ünï cödé",
+        ] {
+            check_run_name(ok).unwrap();
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            (".", "not a directory"),
+            ("..", "not a directory"),
+            ("a/b", "'/'"),
+            ("../up", "'/'"),
+            ("/abs", "'/'"),
+            ("latest", "latest"),
+            ("new\nline", "control"),
+            ("tab\t", "control"),
+        ] {
+            let e = check_run_name(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad:?}: {e}");
+            assert!(e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
+        }
+        assert!(check_run_name(&"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn work_dir_tags_are_gluster_safe() {
+        assert_eq!(workdir_tag("20261127-101010"), "20261127-101010");
+        assert_eq!(workdir_tag("a run; $(x):#\"\\`"), "a_run____x______");
+        assert_eq!(workdir_tag("ünï"), "_n_");
+        assert_eq!(workdir_tag(&"y".repeat(100)).len(), 48);
+        // Whatever the name, the brick path below the work dir is usable.
+        let tag = workdir_tag("a b\tc:d#e\"f\\g`h");
+        assert!(tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c)));
+    }
+
+    #[test]
     fn latest_symlink_is_replaced() {
         let dir = std::env::temp_dir().join(format!("gb-latest-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("a")).unwrap();
@@ -1130,7 +1295,7 @@ mod bringup_tests {
                 cleanup: self.cleanup("volume"),
             })
         }
-        fn mount(&self, server: &str, volume: &str, _at: &Path) -> Result<Cleanup> {
+        fn mount(&self, server: &str, volume: &str, _at: &Path, _log: &Path) -> Result<Cleanup> {
             self.log
                 .borrow_mut()
                 .push(format!("mount {server}:/{volume}"));
@@ -1181,7 +1346,7 @@ mod bringup_tests {
         };
         let a = args(&["--brick-dir", d.to_str().unwrap(), "--volume", "vv"]);
         let mut td = Teardown::default();
-        let up = bring_up(&a, &fake, "r", &mut td).unwrap();
+        let up = bring_up(&a, &fake, "r", Path::new("results/r"), &mut td).unwrap();
         assert_eq!(up.env.volume, "vv");
         assert_eq!(up.env.server_host, "localhost");
         let brick = up.env.base_dir.clone().unwrap();
@@ -1230,7 +1395,7 @@ mod bringup_tests {
             "performance.io-thread-count=4",
         ]);
         let mut td = Teardown::default();
-        let up = bring_up(&a, &fake, "r", &mut td).unwrap();
+        let up = bring_up(&a, &fake, "r", Path::new("results/r"), &mut td).unwrap();
         assert!(up.env.base_dir.as_ref().unwrap().ends_with("base"));
         assert_eq!(up.layout_dirs.len(), 2, "mount and the plain base copy");
         assert!(up.env.posix_brick.is_err() && up.env.posix_writes.is_err());
@@ -1257,7 +1422,7 @@ mod bringup_tests {
             "3",
         ]);
         let mut td = Teardown::default();
-        let up = bring_up(&a, &Fake::default(), "r", &mut td).unwrap();
+        let up = bring_up(&a, &Fake::default(), "r", Path::new("results/r"), &mut td).unwrap();
         assert!(up.env.posix_brick.as_ref().unwrap().ends_with("b0"));
         assert!(
             up.env
@@ -1280,6 +1445,7 @@ mod bringup_tests {
             ]),
             &Fake::default(),
             "r2",
+            Path::new("results/r2"),
             &mut Teardown::default()
         )
         .is_err());
@@ -1291,7 +1457,7 @@ mod bringup_tests {
         let fake = Fake::default();
         let a = args(&["--server", "gl1:24008", "--volume", "prod"]);
         let mut td = Teardown::default();
-        let up = bring_up(&a, &fake, "r", &mut td).unwrap();
+        let up = bring_up(&a, &fake, "r", Path::new("results/r"), &mut td).unwrap();
         assert_eq!((up.env.server_host.as_str(), up.env.port), ("gl1", 24008));
         assert!(up.env.base_dir.is_err() && up.env.posix_brick.is_err());
         assert!(up.env.posix_writes.is_err());
@@ -1302,6 +1468,7 @@ mod bringup_tests {
             &args(&["--server", "gl1"]),
             &fake,
             "r",
+            Path::new("results/r"),
             &mut Teardown::default()
         )
         .is_err());

@@ -5,36 +5,25 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use rustix::process::{kill_process_group, Pid, Signal};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    // Only async-signal-safe work here: two atomic stores.
-    SIGNAL.store(sig, Ordering::SeqCst);
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
+/// Set by SIGINT, SIGTERM and SIGHUP (signal-hook's handler: an atomic store).
+static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
+/// The last of those signals that arrived (0: none).
+static SIGNAL: LazyLock<Arc<AtomicUsize>> = LazyLock::new(Arc::default);
 
 /// Routes SIGINT, SIGTERM and SIGHUP to the interrupt flag.
 pub fn install_signal_handlers() -> Result<()> {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: a zeroed sigaction is a valid starting value; the handler
-        // only stores to atomics, which is async-signal-safe; sa_mask is
-        // initialised with sigemptyset before use.
-        let rc = unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut sa.sa_mask);
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigaction(sig, &sa, std::ptr::null_mut())
-        };
-        if rc != 0 {
-            bail!("sigaction({sig}): {}", std::io::Error::last_os_error());
-        }
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&SIGNAL), sig as usize)
+            .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&INTERRUPTED)))
+            .with_context(|| format!("installing the handler of signal {sig}"))?;
     }
     Ok(())
 }
@@ -43,11 +32,32 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// The flag the signal handlers set, for code that polls it itself
+/// (the cluster crate's bring-up).
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    Arc::clone(&INTERRUPTED)
+}
+
 /// The signal that interrupted the run, if any.
 pub fn signal() -> Option<i32> {
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
-        s => Some(s),
+        s => i32::try_from(s).ok(),
+    }
+}
+
+/// The conventional exit status of a program stopped by the signal that
+/// interrupted the run: 128 + signal (130 for SIGINT, 143 for SIGTERM).
+pub fn interrupted_exit_code() -> i32 {
+    128 + signal().unwrap_or(SIGINT)
+}
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        SIGINT => "SIGINT".into(),
+        SIGTERM => "SIGTERM".into(),
+        SIGHUP => "SIGHUP".into(),
+        s => format!("signal {s}"),
     }
 }
 
@@ -57,7 +67,10 @@ pub struct Interrupted;
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "interrupted by signal {}", signal().unwrap_or(0))
+        match signal() {
+            Some(s) => write!(f, "interrupted by {}", signal_name(s)),
+            None => write!(f, "interrupted"),
+        }
     }
 }
 impl std::error::Error for Interrupted {}
@@ -156,7 +169,7 @@ pub fn watch(child: &mut Child, timeout: Option<Duration>, grace: Duration) -> R
                 reason = Some(Ended::TimedOut);
             }
             if let Some(r) = reason {
-                kill_group(child.id(), libc::SIGINT);
+                kill_group(child.id(), Signal::INT);
                 let deadline = Instant::now() + grace;
                 while Instant::now() < deadline {
                     if child.try_wait()?.is_some() {
@@ -165,7 +178,7 @@ pub fn watch(child: &mut Child, timeout: Option<Duration>, grace: Duration) -> R
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 if child.try_wait()?.is_none() {
-                    kill_group(child.id(), libc::SIGKILL);
+                    kill_group(child.id(), Signal::KILL);
                 }
                 child.wait()?;
                 return Ok(r);
@@ -177,18 +190,17 @@ pub fn watch(child: &mut Child, timeout: Option<Duration>, grace: Duration) -> R
     }
 }
 
-fn kill_group(pid: u32, sig: i32) {
-    // SAFETY: kill(2) with a negative pid signals the process group the
-    // child leads (it was started with process_group(0)); no memory is shared.
-    unsafe {
-        libc::kill(-(pid as libc::pid_t), sig);
+/// Signals the process group `pid` leads (a child started with [`command`]).
+fn kill_group(pid: u32, sig: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        // ESRCH: the group is gone already.
+        let _ = kill_process_group(pid, sig);
     }
 }
 
 /// `sync; echo 3 > /proc/sys/vm/drop_caches`.
 pub fn drop_caches() -> Result<()> {
-    // SAFETY: sync(2) takes no arguments and cannot fail.
-    unsafe { libc::sync() };
+    rustix::fs::sync();
     std::fs::write("/proc/sys/vm/drop_caches", "3\n").context("writing /proc/sys/vm/drop_caches")
 }
 
@@ -277,5 +289,51 @@ mod tests {
         .unwrap();
         assert!(matches!(ended, Ended::TimedOut), "{ended:?}");
         assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    const SIGNAL_CHILD_ENV: &str = "GLUSTERRS_SYS_SIGNAL_CHILD";
+
+    #[test]
+    fn signals_set_the_flag_and_the_exit_code() {
+        // The flag is process-wide: the signal is raised in a child copy of
+        // this test binary, so that the other tests here stay uninterrupted.
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sys::tests::raise_sigterm_in_this_process",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env(SIGNAL_CHILD_ENV, "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "raises SIGTERM in its own process; run by signals_set_the_flag_and_the_exit_code"]
+    fn raise_sigterm_in_this_process() {
+        if std::env::var_os(SIGNAL_CHILD_ENV).is_none() {
+            return;
+        }
+        install_signal_handlers().unwrap();
+        assert!(!interrupted() && signal().is_none());
+        rustix::process::kill_process(rustix::process::getpid(), Signal::TERM).unwrap();
+        let t = Instant::now();
+        while !interrupted() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(interrupted(), "SIGTERM did not set the flag");
+        assert!(interrupt_flag().load(Ordering::SeqCst));
+        assert_eq!(signal(), Some(SIGTERM));
+        assert_eq!(interrupted_exit_code(), 143);
+        assert_eq!(Interrupted.to_string(), "interrupted by SIGTERM");
+        assert!(check_interrupted().is_err());
     }
 }

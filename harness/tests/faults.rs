@@ -1,10 +1,11 @@
 //! The harness's fault suite (issue 6): SIGINT/SIGTERM at each stage of a
 //! run (bring-up, layout, measurement, teardown), sent to the harness or to
-//! its whole process group (a terminal's Ctrl-C), must leave no FUSE mount,
-//! glusterd, brick process, volume or directory it created, and touch
-//! nothing it did not create (a foreign volume, mount, directory and earlier
-//! results are set up first and checked after). Names with spaces, `;` and
-//! `$(...)` must do no harm. The glusterd case runs the harness in private
+//! its whole process group (a terminal's Ctrl-C), must end the run with
+//! 128 + signal (130, 143), leave no FUSE mount, glusterd, brick process,
+//! volume, directory or log file it created, and touch nothing it did not
+//! create (a foreign volume, mount, directory and earlier results are set up
+//! first and checked after). Names with spaces, `;` and `$(...)` must do no
+//! harm; unusable names are refused up front. The glusterd case runs the harness in private
 //! namespaces (mount, network, pid) with their own glusterd, so the shared
 //! glusterd is never stopped.
 //!
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fault_runner::{poll, Case, Log};
 use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
+use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 const BIN: &str = env!("CARGO_BIN_EXE_glusterrs-bench");
 /// Set (to "STAGE:SIGNAL") when this binary runs as the sandbox's payload.
@@ -101,10 +103,18 @@ enum Sig {
 }
 
 impl Sig {
-    fn num(self) -> i32 {
+    fn signal(self) -> Signal {
         match self {
-            Sig::Int => libc::SIGINT,
-            Sig::Term => libc::SIGTERM,
+            Sig::Int => Signal::INT,
+            Sig::Term => Signal::TERM,
+        }
+    }
+    /// The harness's exit status when this signal interrupts it: 128 +
+    /// signal, as a shell reports a program the signal stopped.
+    fn exit_code(self) -> i32 {
+        match self {
+            Sig::Int => 130,
+            Sig::Term => 143,
         }
     }
     fn name(self) -> &'static str {
@@ -394,16 +404,17 @@ impl Bench {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    fn pid_t(&self) -> Pid {
+        Pid::from_raw(self.pid() as i32).expect("a child's pid is positive")
+    }
+
+    /// kill(2) on the child we started, or on its process group (it leads it).
     fn signal(&self, sig: Sig, target: Target) {
-        let pid = self.pid() as libc::pid_t;
-        let to = match target {
-            Target::Pid => pid,
-            Target::Group => -pid,
+        let rc = match target {
+            Target::Pid => kill_process(self.pid_t(), sig.signal()),
+            Target::Group => kill_process_group(self.pid_t(), sig.signal()),
         };
-        // SAFETY: kill(2) on the child we started (or its process group,
-        // which it leads); no memory is involved.
-        let rc = unsafe { libc::kill(to, sig.num()) };
-        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+        rc.unwrap_or_else(|e| panic!("kill {target:?} {}: {e}", sig.name()));
     }
 
     fn wait(mut self, limit: Duration) -> (ExitStatus, String, f64) {
@@ -413,8 +424,7 @@ impl Bench {
                 break st;
             }
             if t.elapsed() > limit {
-                // SAFETY: as in signal().
-                unsafe { libc::kill(-(self.pid() as libc::pid_t), libc::SIGKILL) };
+                let _ = kill_process_group(self.pid_t(), Signal::KILL);
                 let _ = self.child.wait();
                 panic!(
                     "glusterrs-bench still running {limit:?} after the signal: killed\n{}",
@@ -433,8 +443,7 @@ impl Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            // SAFETY: as in signal(): the group we started.
-            unsafe { libc::kill(-(self.pid() as libc::pid_t), libc::SIGKILL) };
+            let _ = kill_process_group(self.pid_t(), Signal::KILL);
             let _ = self.child.wait();
         }
     }
@@ -556,13 +565,21 @@ fn leftovers(volume: &str, s: &Scratch, glusterd_before: &[u32], bench: u32) -> 
             found.push(format!("directory {}", e.path().display()));
         }
     }
+    // Brick logs, and FUSE client logs (the cluster crate names them
+    // glusterrs-mnt-PID-N-VOLUME.log in the temp dir).
+    let client_logs = format!("glusterrs-mnt-{bench}-");
     for d in ["/tmp", "/var/tmp", "/var/log/glusterfs/bricks"] {
         for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
             let n = e.file_name().to_string_lossy().to_string();
-            if n.contains(volume) {
+            if n.contains(volume) || n.starts_with(&client_logs) {
                 found.push(format!("{}", e.path().display()));
             }
         }
+    }
+    // FUSE client logs glusterfs names after a mountpoint below the scratch
+    // dir, in /var/log/glusterfs, when not told where to log.
+    for l in client_logs_under(&s.0) {
+        found.push(format!("FUSE client log {}", l.display()));
     }
     let now = glusterd_pids();
     if now != glusterd_before {
@@ -609,25 +626,20 @@ fn signal_case(log: &mut Log, stage: Stage, sig: Sig, target: Target) {
     }
     let left = leftovers(&volume, &s, &gd, bench_pid);
     log.say(if left.is_empty() {
-        "nothing left behind".to_string()
+        "nothing left behind (no volume, mount, process, directory, cgroup or log)".to_string()
     } else {
         format!("LEFT BEHIND: {left:?}")
     });
     log.check();
     assert!(left.is_empty(), "left behind: {left:#?}\n{text}");
-    // Not a mount, process, volume or directory, but it accumulates.
-    for l in client_logs_under(&s.0) {
-        log.say(format!(
-            "note: FUSE client log left behind: {}",
-            l.display()
-        ));
-    }
-    // Interrupted: 130. A signal during the final teardown may come after
-    // the run succeeded: 0.
+    // Interrupted: 128 + signal (130 SIGINT, 143 SIGTERM), also when the
+    // signal came during the final teardown of a run whose measurements were
+    // complete. 0 only if it came after the harness's last look at the flag.
+    let code = sig.exit_code();
     let ok_codes: &[i32] = if stage == Stage::Teardown {
-        &[0, 130]
+        &[0, code]
     } else {
-        &[130]
+        &[code]
     };
     log.check();
     assert!(
@@ -852,9 +864,9 @@ fn odd_names(log: &mut Log) {
     .unwrap();
     let volume = volume_name("");
     let gd = glusterd_pids();
-    // No whitespace or backtick in the run name: it becomes part of the
-    // brick path (see bad_names).
-    let name = "run;touch${IFS}canary-d;$(touch${IFS}canary-e)|x&y";
+    // The run name is the directory under --results as given; the work dir
+    // holding bricks and mount gets a gluster-safe form of it.
+    let name = "run one; touch canary-d; $(touch canary-e)|x&y `touch canary-f`";
     let args: Vec<String> = vec![
         "run".into(),
         "--size".into(),
@@ -892,6 +904,18 @@ fn odd_names(log: &mut Log) {
         "no results in {}\n{text}",
         results.join(name).display()
     );
+    // The FUSE client logged into the run's directory, not /var/log/glusterfs.
+    let fuse_log = results.join(name).join("raw").join("fuse-client.log");
+    let fuse_log_len = std::fs::metadata(&fuse_log).map_or(0, |m| m.len());
+    log.say(format!(
+        "FUSE client log: {} ({fuse_log_len} bytes)",
+        fuse_log.display()
+    ));
+    log.check();
+    assert!(
+        fuse_log_len > 0,
+        "no FUSE client log in the run dir\n{text}"
+    );
     let mut canaries = Vec::new();
     for d in [
         s.0.clone(),
@@ -899,7 +923,7 @@ fn odd_names(log: &mut Log) {
         std::env::temp_dir(),
         PathBuf::from("/"),
     ] {
-        for c in ["a", "b", "c", "d", "e", "g", "h"] {
+        for c in ["a", "b", "c", "d", "e", "f", "g", "h"] {
             let p = d.join(format!("canary-{c}"));
             if p.exists() {
                 canaries.push(p.display().to_string());
@@ -943,15 +967,14 @@ fn bad_names(log: &mut Log) {
             space_dir.clone(),
             "bad",
         ),
-        // The run name becomes part of the directory that holds the bricks.
-        (
-            "run name with a space",
-            volume_name("rn"),
-            s.bricks(),
-            "a run",
-        ),
+        // The run name is one directory under --results.
+        ("run name with '/'", volume_name("rn"), s.bricks(), "a/b"),
+        ("run name '..'", volume_name("rn"), s.bricks(), ".."),
+        ("empty run name", volume_name("rn"), s.bricks(), ""),
     ];
     for (what, volume, brick_dir, name) in cases {
+        let results =
+            s.0.join(format!("results-{}", SEQ.fetch_add(1, Ordering::SeqCst)));
         let args: Vec<String> = vec![
             "run".into(),
             "--size".into(),
@@ -968,9 +991,7 @@ fn bad_names(log: &mut Log) {
             "--brick-dir".into(),
             brick_dir.display().to_string(),
             "--results".into(),
-            s.0.join(format!("results-{}", SEQ.fetch_add(1, Ordering::SeqCst)))
-                .display()
-                .to_string(),
+            results.display().to_string(),
             job.display().to_string(),
         ];
         let b = start_bench(&s.0, &args);
@@ -985,14 +1006,19 @@ fn bad_names(log: &mut Log) {
         log.check();
         assert!(!st.success() && st.code().is_some(), "{what}: {st}\n{text}");
         assert!(!msg.is_empty(), "{what}: no error message\n{text}");
+        if what.contains("run name") {
+            assert!(
+                msg.contains(&format!("{name:?}")),
+                "{what}: the error does not name {name:?}: {msg}"
+            );
+        }
         assert!(secs < 30.0, "{what}: took {secs:.1} s");
         let mut left = leftovers(&volume, &s, &gd, bench_pid);
-        for e in std::fs::read_dir(&brick_dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            left.push(format!("{}", e.path().display()));
+        // Nothing in the brick dir, and no (empty) run directory either.
+        for d in [&brick_dir, &results] {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                left.push(format!("{}", e.path().display()));
+            }
         }
         assert!(left.is_empty(), "{what}: left {left:#?}\n{text}");
     }
@@ -1002,7 +1028,13 @@ fn bad_names(log: &mut Log) {
 // A glusterd the run starts itself, in private namespaces
 // ---------------------------------------------------------------------------
 
+/// One sandbox at a time: the harness is pid 6 or so in every fresh pid
+/// namespace, and its CPU cgroup is named after its pid in the host's
+/// cgroupfs, so two concurrent sandboxes would share (and one remove) it.
+static SANDBOX: Mutex<()> = Mutex::new(());
+
 fn sandbox_case(log: &mut Log, stage: Stage, sig: Sig) {
+    let _one_at_a_time = SANDBOX.lock().unwrap_or_else(|e| e.into_inner());
     let ok = Command::new("unshare")
         .args([
             "--mount",
@@ -1139,14 +1171,15 @@ fn sandbox_payload(spec: &str) -> i32 {
         sig.name()
     ));
     let mut left = Vec::new();
-    if st.code() != Some(130) && !(stage == Stage::Teardown && st.success()) {
-        left.push(format!("exit {st}"));
+    if st.code() != Some(sig.exit_code()) && !(stage == Stage::Teardown && st.success()) {
+        left.push(format!("exit {st}, expected {}", sig.exit_code()));
     }
     // We are pid 1 here: daemons that exited are our zombies to reap.
     let reap = || {
         for p in processes().into_iter().filter(|p| p.zombie && p.ppid == 1) {
-            // SAFETY: waitpid on one exited child of ours; no memory involved.
-            unsafe { libc::waitpid(p.pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG) };
+            if let Some(pid) = Pid::from_raw(p.pid as i32) {
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
+            }
         }
     };
     let gd = poll(Duration::from_secs(20), || {
