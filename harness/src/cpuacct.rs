@@ -29,11 +29,6 @@ impl CpuGroup {
     /// the unified one (v2). `Err` says why CPU cannot be accounted.
     pub fn create() -> Result<CpuGroup, String> {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "glusterrs-bench-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
         let v1 = Path::new("/sys/fs/cgroup/cpuacct");
         let (root, v2) = if v1.join("cpuacct.usage").is_file() {
             (v1.to_path_buf(), false)
@@ -44,12 +39,20 @@ impl CpuGroup {
         } else {
             return Err("no cpuacct cgroup hierarchy".into());
         };
-        let dir = root.join(name);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(format!("cannot create cgroup {}: {e}", dir.display())),
-        }
+        // The group must be ours alone: a harness in another pid namespace can
+        // have the same pid, and a group left by a killed run has old usage.
+        let dir = loop {
+            let dir = root.join(format!(
+                "glusterrs-bench-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(format!("cannot create cgroup {}: {e}", dir.display())),
+            }
+        };
         let g = CpuGroup { dir, v2 };
         g.usage_s().map_err(|e| format!("{e:#}"))?;
         Ok(g)

@@ -38,8 +38,8 @@ fn main() -> ExitCode {
                         println!("cleanup-stale: nothing stale for prefix {prefix:?}");
                     } else {
                         println!(
-                            "cleanup-stale {prefix:?}: removed volumes {:?}, mounts {:?}, dirs {:?}",
-                            r.volumes, r.mounts, r.dirs
+                            "cleanup-stale {prefix:?}: removed volumes {:?}, mounts {:?}, dirs {:?}, logs {:?}",
+                            r.volumes, r.mounts, r.dirs, r.logs
                         );
                     }
                 })
