@@ -34,10 +34,14 @@ PEER_JOBS    ?= jobs/seq-read.fio jobs/rand-read-4k.fio jobs/one-block.fio
 PEER_SIZE    ?= 256m
 PEER_REPEAT  ?= 3
 TMPFS_DIR    ?= /dev/shm
-# The CI gate (bench-smoke) and its baseline: the setups we own and their references,
-# big enough that each fio run lasts about a second on this machine's disk.
-SMOKE_PROFILE ?= --size 256m --repeat 3 --no-plots \
-  --setups base,fuse,bypass,bypass-custom,rpc-bypass jobs/seq-read.fio jobs/rand-read-4k.fio
+# The CI gate (bench-smoke) and its baseline. 4 KiB random reads at iodepth 32 put the
+# engine's per-I/O path in front and are steady here (each setup's ratio to base moves
+# 5-7 % between runs); the seed job's ratios move 15-23 % with this VM's disk and are
+# measured by `make bench`, not gated. results/PERFORMANCE.md has the figures.
+SMOKE_PROFILE ?= --size 512m --no-plots \
+  --setups base,fuse,bypass,bypass-custom,rpc-bypass jobs/rand-read-4k.fio
+SMOKE_REPEAT ?= 5
+BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.15
 
 .PHONY: deps deps-bench build test glusterd cleanup-stale install bench bench-smoke bench-baseline bench-peers bench-clients \
@@ -81,27 +85,27 @@ install: build
 bench: build deps-bench glusterd cleanup-stale
 	$(BENCH) run $(BENCH_ARGS)
 
-## bench-smoke: the CI performance gate: a two-minute profile whose ratios to base are
+## bench-smoke: the CI performance gate: a few-minute profile whose ratios to base are
 ## judged against results/baseline (recorded with the same profile by bench-baseline).
-## A flagged setup is measured again; it fails only if the second run confirms it.
+## When a setup is flagged, the profile runs again and both runs are judged together.
 bench-smoke: build glusterd cleanup-stale
 	@test -f results/baseline/results.csv || { \
 	  echo "bench-smoke: results/baseline/results.csv missing; record one with 'make bench-baseline'" >&2; exit 2; }
 	stamp=$$(date -u +%Y%m%dT%H%M%SZ); \
-	$(BENCH) run --name smoke-$$stamp $(SMOKE_PROFILE) $(BENCH_ARGS); \
+	$(BENCH) run --name smoke-$$stamp --repeat $(SMOKE_REPEAT) $(SMOKE_PROFILE) $(BENCH_ARGS); \
 	if ! $(BENCH) compare --tolerance $(SMOKE_TOLERANCE) results/baseline results/smoke-$$stamp; then \
-	  echo "bench-smoke: measuring again to tell a regression from noise"; \
-	  $(BENCH) run --name smoke-$$stamp-confirm $(SMOKE_PROFILE) $(BENCH_ARGS); \
+	  echo "bench-smoke: measuring again; both runs are judged together"; \
+	  $(BENCH) run --name smoke-$$stamp-again --repeat $(SMOKE_REPEAT) $(SMOKE_PROFILE) $(BENCH_ARGS); \
 	  $(BENCH) compare --tolerance $(SMOKE_TOLERANCE) results/baseline \
-	    results/smoke-$$stamp results/smoke-$$stamp-confirm; \
+	    results/smoke-$$stamp results/smoke-$$stamp-again; \
 	fi
 
-## bench-baseline: record results/baseline with the bench-smoke profile (on a quiet
-## machine; commit the directory)
+## bench-baseline: record results/baseline with the bench-smoke profile and more repeats
+## (on a quiet machine; commit the directory)
 bench-baseline: build glusterd cleanup-stale
 	# The previous baseline stays in git: `git checkout results/baseline` brings it back.
 	rm -rf results/baseline
-	$(BENCH) run --name baseline $(SMOKE_PROFILE) $(BENCH_ARGS)
+	$(BENCH) run --name baseline --repeat $(BASELINE_REPEAT) $(SMOKE_PROFILE) $(BENCH_ARGS)
 	@echo "bench-baseline: results/baseline recorded; review results/baseline/summary.md and commit it"
 
 ## bench-clients: drive load from several machines through fio's client/server mode

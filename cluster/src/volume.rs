@@ -80,6 +80,10 @@ pub struct VolumeSpec {
     /// Directory under which a fresh directory named after the volume is made to hold the
     /// bricks (`b0`, `b1`, ...). `None`: the system temp dir. Must already exist.
     pub brick_root: Option<PathBuf>,
+    /// Existing directories to use as the bricks, in order, instead of fresh ones under
+    /// `brick_root` (then ignored, as is `bricks`). They belong to the caller: teardown
+    /// leaves them in place.
+    pub existing_bricks: Vec<PathBuf>,
     /// `gluster volume set` options, applied in order before the volume is started.
     pub options: Vec<(String, String)>,
     /// When set during [`Volume::create`], creation stops at the next step, undoes what
@@ -95,6 +99,7 @@ impl Default for VolumeSpec {
             bricks: 1,
             replica: None,
             brick_root: None,
+            existing_bricks: Vec::new(),
             options: Vec::new(),
             interrupt: None,
         }
@@ -135,6 +140,13 @@ impl VolumeSpec {
     /// Directory in which the brick directory tree is made.
     pub fn brick_root(mut self, root: impl Into<PathBuf>) -> Self {
         self.brick_root = Some(root.into());
+        self
+    }
+
+    /// Uses these existing directories as the bricks (see [`VolumeSpec::existing_bricks`]).
+    pub fn existing_bricks(mut self, dirs: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        self.existing_bricks = dirs.into_iter().map(Into::into).collect();
+        self.bricks = self.existing_bricks.len();
         self
     }
 
@@ -224,12 +236,32 @@ impl Volume {
                 "must be an absolute path",
             ));
         }
-        let own_dir = root.join(&name);
-        let bricks: Vec<PathBuf> = (0..spec.bricks)
-            .map(|i| own_dir.join(format!("b{i}")))
-            .collect();
+        // None: the caller's existing bricks, nothing of ours to make.
+        let own_dir = spec.existing_bricks.is_empty().then(|| root.join(&name));
+        let bricks: Vec<PathBuf> = match &own_dir {
+            Some(dir) => (0..spec.bricks)
+                .map(|i| dir.join(format!("b{i}")))
+                .collect(),
+            None => spec.existing_bricks.clone(),
+        };
         for b in &bricks {
             validate_brick_path(b)?;
+            if own_dir.is_none() && !(b.is_absolute() && b.is_dir()) {
+                return Err(Error::invalid(
+                    "existing brick",
+                    b.to_string_lossy(),
+                    "must be an existing directory given by an absolute path",
+                ));
+            }
+        }
+        if let Some(r) = spec.replica {
+            if bricks.len() % r != 0 {
+                return Err(Error::invalid(
+                    "replica count",
+                    r.to_string(),
+                    format!("must divide the brick count {}", bricks.len()),
+                ));
+            }
         }
         let host = brick_host()?;
         if volume_exists(&name)? {
@@ -252,7 +284,7 @@ impl Volume {
             done: false,
         };
         let interrupt = spec.interrupt.clone().unwrap_or_default();
-        match vol.bring_up(&root, &own_dir, &spec.options, &interrupt) {
+        match vol.bring_up(&root, own_dir.as_deref(), &spec.options, &interrupt) {
             Ok(()) => Ok(vol),
             Err(e) => {
                 if let Err(undo) = vol.teardown() {
@@ -269,27 +301,30 @@ impl Volume {
     fn bring_up(
         &mut self,
         root: &Path,
-        own_dir: &Path,
+        own_dir: Option<&Path>,
         options: &[(String, String)],
         interrupt: &Interrupt,
     ) -> Result<()> {
         let name = self.name.clone();
         interrupt.check(|| format!("creating volume {name}"))?;
-        if !root.is_dir() {
-            return Err(Error::io(
-                "use brick root",
-                root,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        }
-        // create_dir (not _all): fails if it exists, so we never adopt a foreign directory.
-        fs::create_dir(own_dir).map_err(|e| Error::io("create dir", own_dir, e))?;
-        self.own_dir = Some(own_dir.to_path_buf());
-        let marker = own_dir.join(OWNER_MARKER);
-        fs::write(&marker, format!("{}\n", self.name))
-            .map_err(|e| Error::io("write", &marker, e))?;
-        for b in &self.bricks {
-            fs::create_dir(b).map_err(|e| Error::io("create dir", b, e))?;
+        if let Some(own_dir) = own_dir {
+            if !root.is_dir() {
+                return Err(Error::io(
+                    "use brick root",
+                    root,
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                ));
+            }
+            // create_dir (not _all): fails if it exists, so we never adopt a foreign
+            // directory.
+            fs::create_dir(own_dir).map_err(|e| Error::io("create dir", own_dir, e))?;
+            self.own_dir = Some(own_dir.to_path_buf());
+            let marker = own_dir.join(OWNER_MARKER);
+            fs::write(&marker, format!("{}\n", self.name))
+                .map_err(|e| Error::io("write", &marker, e))?;
+            for b in &self.bricks {
+                fs::create_dir(b).map_err(|e| Error::io("create dir", b, e))?;
+            }
         }
 
         let mut args: Vec<String> = vec!["volume".into(), "create".into(), self.name.clone()];
@@ -464,6 +499,28 @@ impl Volume {
         Ok(())
     }
 
+    /// `gluster volume stop NAME force` and waits until every brick process has exited
+    /// (glusterd answers before they have). Teardown deletes a stopped volume as well.
+    pub fn stop(&self) -> Result<()> {
+        let pids: Vec<u32> = self.status()?.iter().filter_map(|s| s.pid).collect();
+        gluster(["volume", "stop", &self.name, "force"])?;
+        for pid in pids {
+            wait_for(
+                || format!("brick process {pid} of {} to exit", self.name),
+                EXIT_TIMEOUT,
+                || (!pid_alive(pid)).then_some(()),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `gluster volume start NAME` after [`Volume::stop`], and waits until every brick
+    /// is online.
+    pub fn start(&self) -> Result<()> {
+        gluster(["volume", "start", &self.name])?;
+        self.wait_online(&Interrupt::default())
+    }
+
     /// `gluster volume start NAME force` (restarts dead bricks) and waits until every
     /// brick is online, repeating the start every 2 s meanwhile: glusterd skips a brick
     /// whose dead process is not reaped yet.
@@ -587,11 +644,9 @@ impl Volume {
                         first_err = first_err.or(Some(Error::io("remove dir", &dir, e)));
                     }
                 }
-                if self.created {
-                    remove_brick_logs(&self.bricks);
-                }
             }
             if self.created {
+                remove_brick_logs(&self.bricks);
                 let sockets =
                     std::mem::take(&mut *self.sockets.lock().unwrap_or_else(|e| e.into_inner()));
                 remove_run_leftovers(&self.name, &sockets);

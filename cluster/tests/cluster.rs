@@ -201,6 +201,45 @@ fn one_brick_lifecycle_and_fault_helpers() {
 }
 
 #[test]
+fn volume_on_existing_bricks_stops_starts_and_leaves_them() {
+    glusterd();
+    let dir = TestDir::new("existing");
+    let brick = dir.0.join("brick");
+    fs::create_dir(&brick).unwrap();
+    fs::write(brick.join("kept"), b"the caller's data").unwrap();
+
+    let missing = dir.0.join("missing");
+    let err = Volume::create(
+        VolumeSpec::new()
+            .prefix(PREFIX)
+            .existing_bricks([missing.clone()]),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&*missing.to_string_lossy()),
+        "{err}"
+    );
+
+    let vol = Volume::create(VolumeSpec::new().prefix(PREFIX).existing_bricks([&brick])).unwrap();
+    assert_eq!(vol.bricks(), std::slice::from_ref(&brick));
+    assert_eq!(vol.brick_dir(), None);
+    let log = brick_log(&brick);
+    let pid = vol.brick_pids().unwrap()[0].expect("online");
+
+    vol.stop().unwrap();
+    assert!(!pid_alive(pid), "brick process {pid} survived the stop");
+    assert!(vol.status().unwrap().iter().all(|s| !s.online));
+    vol.start().unwrap();
+    assert!(vol.status().unwrap().iter().all(|s| s.online));
+
+    let name = vol.name().to_string();
+    vol.destroy().unwrap();
+    assert!(!list_volumes().unwrap().contains(&name));
+    assert_eq!(fs::read(brick.join("kept")).unwrap(), b"the caller's data");
+    assert!(!log.exists(), "brick log {} left", log.display());
+}
+
+#[test]
 fn replica3_fuse_write_read_and_drop() {
     glusterd();
     let t = Instant::now();

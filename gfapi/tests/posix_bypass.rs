@@ -7,7 +7,7 @@
 //! threads and fds, and posix's init briefly changes the process umask).
 mod common;
 
-use common::{ensure_glusterd, fd_count, gluster, pattern, thread_count, TestVolume, PREFIX};
+use common::{ensure_glusterd, fd_count, pattern, thread_count, TestVolume, PREFIX};
 use gfapi::{AlignedBuf, CompletionQueue, Error, Volume};
 use glusterrs_cluster::FuseMount;
 use std::path::{Path, PathBuf};
@@ -264,29 +264,15 @@ fn open_close_200_times_leaves_nothing_behind() {
 }
 
 /// A glusterd volume on an existing brick directory; stopped and deleted on
-/// drop (the brick directory belongs to the caller).
-struct GlusterVolume(String);
-
-impl GlusterVolume {
-    fn create_on(brick: &Path, tag: &str) -> GlusterVolume {
-        ensure_glusterd();
-        let name = glusterrs_cluster::unique_name(&format!("{PREFIX}-{tag}")).unwrap();
-        let host = glusterrs_cluster::brick_host().unwrap();
-        let b = format!("{host}:{}", brick.display());
-        gluster(&["volume", "create", &name, &b, "force"]).unwrap();
-        let v = GlusterVolume(name);
-        gluster(&["volume", "start", &v.0]).unwrap();
-        v
-    }
-}
-
-impl Drop for GlusterVolume {
-    fn drop(&mut self) {
-        let _ = gluster(&["volume", "stop", &self.0, "force"]);
-        if let Err(e) = gluster(&["volume", "delete", &self.0]) {
-            eprintln!("warning: {e}");
-        }
-    }
+/// drop, the brick directory left to the caller.
+fn gluster_volume_on(brick: &Path, tag: &str) -> glusterrs_cluster::Volume {
+    ensure_glusterd();
+    glusterrs_cluster::Volume::create(
+        glusterrs_cluster::VolumeSpec::new()
+            .prefix(format!("{PREFIX}-{tag}"))
+            .existing_bricks([brick]),
+    )
+    .expect("volume on an existing brick")
 }
 
 #[test]
@@ -322,14 +308,14 @@ fn brick_written_in_this_mode_is_healthy_for_glusterd() {
     }
     assert!(gfapi::brick_users(&brick).unwrap().is_empty());
 
-    let vol = GlusterVolume::create_on(&brick, "health");
-    let status = gluster(&["volume", "status", &vol.0, "--xml"]).unwrap();
+    let vol = gluster_volume_on(&brick, "health");
+    let status = vol.status().unwrap();
     assert!(
-        status.contains("<status>1</status>"),
-        "brick not online: {status}"
+        status.len() == 1 && status[0].online && status[0].path == brick,
+        "brick not online: {status:?}"
     );
     {
-        let m = FuseMount::mount("localhost", &vol.0, None).expect("FUSE mount");
+        let m = FuseMount::mount("localhost", vol.name(), None).expect("FUSE mount");
         assert!(
             std::fs::read(m.path().join("a")).unwrap() == a,
             "a differs via FUSE"
@@ -377,7 +363,7 @@ fn brick_written_in_this_mode_is_healthy_for_glusterd() {
     }
 
     // Stopped: no brick process, the volume is not started -> allowed again.
-    gluster(&["volume", "stop", &vol.0, "force"]).unwrap();
+    vol.stop().unwrap();
     {
         let fs = Volume::posix(&brick).init().unwrap();
         assert_eq!(fs.stat("/dir/c").unwrap().size, 8);

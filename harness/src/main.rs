@@ -37,8 +37,8 @@ enum Cmd {
     Run(Box<run::RunArgs>),
     /// Judge each setup's ratio to base in CURRENT against BASELINE (run
     /// directories or results.csv files); exits 1 naming any regression.
-    /// Given several CURRENT runs of the same code, a setup regresses only if
-    /// it regressed in every one (a confirming re-run rules out noise).
+    /// Several CURRENT runs of the same code are judged together, their
+    /// repeats pooled (a confirming re-run narrows the noise).
     Compare {
         baseline: PathBuf,
         #[arg(required = true)]
@@ -103,12 +103,9 @@ fn real_main() -> Result<u8> {
                         .with_context(|| format!("compare: current run {}", p.display()))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let verdicts = compare::compare_confirmed(&b, &c, tolerance);
+            let verdicts = compare::compare_pooled(&b, &c, tolerance);
             if c.len() > 1 {
-                println!(
-                    "{} runs of the current code; each setup judged on its best run",
-                    c.len()
-                );
+                println!("{} runs of the current code, their repeats pooled", c.len());
             }
             print!("{}", compare::render(&verdicts, tolerance));
             let bad: Vec<_> = verdicts.iter().filter(|v| v.is_failure()).collect();

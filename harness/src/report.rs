@@ -361,6 +361,29 @@ impl Series {
         let b = self.get(reference)?.aggrb()?.median;
         (b > 0.0).then(|| a / b)
     }
+
+    /// Median over repeats of `setup`'s aggrb divided by `reference`'s in the
+    /// same repeat. Setups of a repeat run back to back, so a moment when the
+    /// whole machine (or the host's disk cache) is faster or slower moves
+    /// both sides of one quotient alike; [`Series::ratio`] would let it move
+    /// just one median. Falls back to that when no repeat has both.
+    pub fn paired_ratio(&self, setup: &str, reference: &str) -> Option<f64> {
+        let a = self.get(setup)?;
+        let b = self.get(reference)?;
+        let quotients: Vec<f64> = a
+            .runs
+            .iter()
+            .filter_map(|ra| {
+                let rb = b.runs.iter().find(|rb| rb.repeat == ra.repeat)?;
+                let (x, y) = (ra.aggrb_kbs?, rb.aggrb_kbs?);
+                (y > 0.0).then(|| x / y)
+            })
+            .collect();
+        match Mmm::of(&quotients) {
+            Some(m) => Some(m.median),
+            None => self.ratio(setup, reference),
+        }
+    }
 }
 
 impl SetupSummary {

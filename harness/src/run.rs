@@ -81,6 +81,12 @@ pub struct RunArgs {
     /// job file after the setup's own options (repeatable), e.g. thread=1.
     #[arg(long = "fio-opt", value_parser = parse_kv_loose)]
     pub fio_opts: Vec<(String, String)>,
+    /// libglusterrs option KEY=VALUE added only to the setups that run the
+    /// engine (bypass, bypass-custom, rpc-bypass), after --fio-opt
+    /// (repeatable), e.g. io_mode=sync or client_io_threads=1: measures a
+    /// change of the engine against the same run's other setups.
+    #[arg(long = "engine-opt", value_parser = parse_kv)]
+    pub engine_opts: Vec<(String, String)>,
     /// Do not drop the page cache before each run.
     #[arg(long)]
     pub no_drop_caches: bool,
@@ -119,6 +125,9 @@ fn fio_client(h: &str) -> String {
         _ => h.to_string(),
     }
 }
+
+/// The setups that run libglusterrs (and take --engine-opt).
+pub const ENGINE_SETUPS: &[&str] = &["bypass", "bypass-custom", "rpc-bypass"];
 
 pub const DEFAULT_VOLUME_OPTS: &[(&str, &str)] = &[("performance.strict-o-direct", "on")];
 
@@ -840,6 +849,18 @@ pub fn run(args: RunArgs) -> Result<i32> {
         info.notes
             .push(format!("extra fio options on every setup: {}", o.join(" ")));
     }
+    if !args.engine_opts.is_empty() {
+        let o: Vec<_> = args
+            .engine_opts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        info.notes.push(format!(
+            "extra libglusterrs options on {}: {}",
+            ENGINE_SETUPS.join(", "),
+            o.join(" ")
+        ));
+    }
     if let Ok(e) = &up.env.engine {
         info.notes
             .push(format!("libglusterrs engine: {}", e.display()));
@@ -1055,6 +1076,9 @@ fn measure(
                 if rep == 1 {
                     let mut opts = opts.clone();
                     opts.extend(args.fio_opts.iter().cloned());
+                    if ENGINE_SETUPS.contains(&setup.as_str()) {
+                        opts.extend(args.engine_opts.iter().cloned());
+                    }
                     std::fs::write(&derived, jobfile::derive(text, &opts, args.size.as_deref()))?;
                 }
                 let out = raw.join(format!("{setup}-r{rep}.json"));

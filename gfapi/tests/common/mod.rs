@@ -10,9 +10,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Once;
-use std::time::{Duration, Instant};
 
 use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
 
@@ -21,39 +19,6 @@ pub const PREFIX: &str = "grs-gfapi";
 
 /// A started single-brick volume, removed on drop (see [`Volume`]).
 pub struct TestVolume(Volume);
-
-/// Run `gluster --mode=script ARGS`, retrying while glusterd is busy with
-/// another transaction (parallel tests and other users share one glusterd).
-/// Only for what `glusterrs-cluster` has no call for (stopping a volume,
-/// one on a brick directory that already exists).
-pub fn gluster(args: &[&str]) -> Result<String, String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let out = Command::new("gluster")
-            .arg("--mode=script")
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run gluster: {e}"))?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() {
-            return Ok(text);
-        }
-        let busy = text.contains("Another transaction is in progress")
-            || text.contains("Locking failed")
-            || text.contains("locking failed")
-            || text.contains("Error : Request timed out");
-        if !busy || Instant::now() > deadline {
-            return Err(format!("gluster {}: {}", args.join(" "), text.trim()));
-        }
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(Duration::from_millis(500));
-    }
-}
 
 /// Start glusterd if it is not running and wait until the CLI answers; the
 /// first call also removes what killed runs of these tests left behind.
@@ -101,7 +66,7 @@ impl TestVolume {
 
     /// `gluster volume stop` (the drop deletes a stopped volume as well).
     pub fn stop(&self) {
-        gluster(&["volume", "stop", self.name(), "force"]).expect("volume stop");
+        self.0.stop().expect("volume stop");
     }
 
     /// Connect with gfapi (localhost:24007), torn down with `SkipFini` (the
