@@ -36,7 +36,7 @@ PEER_REPEAT  ?= 3
 TMPFS_DIR    ?= /dev/shm
 # The CI gate (bench-smoke) and its baseline. 4 KiB random reads at iodepth 32 put the
 # engine's per-I/O path in front and are steady here (each setup's ratio to base moves
-# 5-7 % between runs); the seed job's ratios move 15-23 % with this VM's disk and are
+# up to 10 % between runs); the seed job's ratios move 15-23 % with this VM's disk and are
 # measured by `make bench`, not gated. results/PERFORMANCE.md has the figures.
 SMOKE_PROFILE ?= --size 512m --no-plots \
   --setups base,fuse,bypass,bypass-custom,rpc-bypass jobs/rand-read-4k.fio
