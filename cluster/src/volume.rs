@@ -146,7 +146,6 @@ impl VolumeSpec {
     /// Uses these existing directories as the bricks (see [`VolumeSpec::existing_bricks`]).
     pub fn existing_bricks(mut self, dirs: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
         self.existing_bricks = dirs.into_iter().map(Into::into).collect();
-        self.bricks = self.existing_bricks.len();
         self
     }
 
@@ -207,18 +206,20 @@ impl Volume {
             None => unique_name(&spec.prefix)?,
         };
         validate_volume_name(&name)?;
-        if spec.bricks == 0 {
+        // Existing bricks, when given, set the count (the field may be filled directly).
+        let brick_count = match spec.existing_bricks.len() {
+            0 => spec.bricks,
+            n => n,
+        };
+        if brick_count == 0 {
             return Err(Error::invalid("brick count", "0", "a volume needs a brick"));
         }
         if let Some(r) = spec.replica {
-            if r < 2 || spec.bricks % r != 0 {
+            if r < 2 || brick_count % r != 0 {
                 return Err(Error::invalid(
                     "replica count",
                     r.to_string(),
-                    format!(
-                        "must be at least 2 and divide the brick count {}",
-                        spec.bricks
-                    ),
+                    format!("must be at least 2 and divide the brick count {brick_count}"),
                 ));
             }
         }
@@ -239,7 +240,7 @@ impl Volume {
         // None: the caller's existing bricks, nothing of ours to make.
         let own_dir = spec.existing_bricks.is_empty().then(|| root.join(&name));
         let bricks: Vec<PathBuf> = match &own_dir {
-            Some(dir) => (0..spec.bricks)
+            Some(dir) => (0..brick_count)
                 .map(|i| dir.join(format!("b{i}")))
                 .collect(),
             None => spec.existing_bricks.clone(),
@@ -251,15 +252,6 @@ impl Volume {
                     "existing brick",
                     b.to_string_lossy(),
                     "must be an existing directory given by an absolute path",
-                ));
-            }
-        }
-        if let Some(r) = spec.replica {
-            if bricks.len() % r != 0 {
-                return Err(Error::invalid(
-                    "replica count",
-                    r.to_string(),
-                    format!("must divide the brick count {}", bricks.len()),
                 ));
             }
         }

@@ -116,6 +116,14 @@ fn parse_kv_loose(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `KEY=VALUE KEY=VALUE ...`, as the options were given.
+fn key_values(opts: &[(String, String)]) -> String {
+    opts.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `host:port` -> fio's `host,port`.
 fn fio_client(h: &str) -> String {
     match h.rsplit_once(':') {
@@ -841,24 +849,16 @@ pub fn run(args: RunArgs) -> Result<i32> {
         notes: up.notes.clone(),
     };
     if !args.fio_opts.is_empty() {
-        let o: Vec<_> = args
-            .fio_opts
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        info.notes
-            .push(format!("extra fio options on every setup: {}", o.join(" ")));
+        info.notes.push(format!(
+            "extra fio options on every setup: {}",
+            key_values(&args.fio_opts)
+        ));
     }
     if !args.engine_opts.is_empty() {
-        let o: Vec<_> = args
-            .engine_opts
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
         info.notes.push(format!(
             "extra libglusterrs options on {}: {}",
             ENGINE_SETUPS.join(", "),
-            o.join(" ")
+            key_values(&args.engine_opts)
         ));
     }
     if let Ok(e) = &up.env.engine {
