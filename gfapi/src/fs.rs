@@ -347,6 +347,35 @@ impl Fs {
         Ok(Stat::from(unsafe { st.assume_init() }))
     }
 
+    /// `statvfs`: the space and inodes of the volume (the bricks' file
+    /// systems as the volume's graph aggregates them) that holds `path`.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// let space = fs.statvfs("/")?;
+    /// println!("{} of {} bytes free", space.avail_bytes(), space.total_bytes());
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn statvfs(&self, path: impl AsRef<Path>) -> Result<Space> {
+        let path = path.as_ref();
+        let c = cpath("glfs_statvfs", path)?;
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+        // SAFETY: live glfs_t, valid C string, `st` is writable storage for
+        // a `struct statvfs` (glfs.h declares glfs_statvfs with the system's).
+        let rc = unsafe { raw::glfs_statvfs(self.raw(), c.as_ptr(), st.as_mut_ptr()) };
+        check(rc, "glfs_statvfs", Some(path))?;
+        // SAFETY: zero-initialised and filled by gfapi on success.
+        let st = unsafe { st.assume_init() };
+        Ok(Space {
+            fragment_size: st.f_frsize,
+            blocks: st.f_blocks,
+            blocks_free: st.f_bfree,
+            blocks_avail: st.f_bavail,
+            files: st.f_files,
+            files_free: st.f_ffree,
+        })
+    }
+
     /// Does `path` exist? (`ENOENT` → `false`; other errors are returned.)
     ///
     /// ```no_run
@@ -471,6 +500,35 @@ pub(crate) fn check(rc: i32, op: &'static str, path: Option<&Path>) -> Result<()
         Ok(())
     } else {
         Err(Error::last_os(op, path))
+    }
+}
+
+/// Space and inodes of a volume, converted from `struct statvfs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Unit of the block counts, in bytes (`f_frsize`).
+    pub fragment_size: u64,
+    /// Size of the file system in blocks.
+    pub blocks: u64,
+    /// Free blocks, including those reserved for root.
+    pub blocks_free: u64,
+    /// Free blocks an unprivileged user may use.
+    pub blocks_avail: u64,
+    /// Inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub files_free: u64,
+}
+
+impl Space {
+    /// Total size in bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.blocks.saturating_mul(self.fragment_size)
+    }
+
+    /// Bytes an unprivileged writer can still use.
+    pub fn avail_bytes(&self) -> u64 {
+        self.blocks_avail.saturating_mul(self.fragment_size)
     }
 }
 

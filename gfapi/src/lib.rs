@@ -52,7 +52,7 @@ pub use buf::{AlignedBuf, IoBuf, IoBufMut};
 pub use creds::cache_thread_credentials;
 pub use error::{Error, Result};
 pub use file::File;
-pub use fs::{background_teardowns, wait_background_teardowns, Fs, Stat, Teardown};
+pub use fs::{background_teardowns, wait_background_teardowns, Fs, Space, Stat, Teardown};
 pub use posix_bypass::{brick_users, rpc_bypass_support, BrickUser};
 pub use volume::{
     log_level, Server, Transport, Volume, DEFAULT_HOST, DEFAULT_INIT_TIMEOUT, DEFAULT_LOG_FILE,

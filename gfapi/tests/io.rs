@@ -332,6 +332,31 @@ fn truncate_and_stat() {
 }
 
 #[test]
+fn statvfs_reports_the_bricks_file_system() {
+    let vol = TestVolume::create("statvfs");
+    let fs = vol.mount();
+    let space = fs.statvfs("/").unwrap();
+    let brick = nix_statvfs(&vol.brick());
+    // One brick: the volume is the brick's file system, minus posix's
+    // storage.reserve (1 % by default) in the free counts.
+    assert_eq!(space.total_bytes(), brick.0, "{space:?}");
+    assert!(space.avail_bytes() > 0, "{space:?}");
+    assert!(
+        space.avail_bytes() <= brick.1,
+        "{space:?} vs brick {brick:?}"
+    );
+    assert!(space.blocks_avail <= space.blocks_free, "{space:?}");
+    let err = fs.statvfs("/no/such/dir").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+}
+
+/// (total, available) bytes of the local file system holding `p`.
+fn nix_statvfs(p: &std::path::Path) -> (u64, u64) {
+    let st = rustix::fs::statvfs(p).expect("statvfs of the brick");
+    (st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize)
+}
+
+#[test]
 fn fallocate_discard_zerofill() {
     let vol = TestVolume::create("falloc");
     let fs = vol.mount();

@@ -29,7 +29,7 @@ use gfapi::{Completion, CompletionQueue, Fs, Teardown};
 use crate::fio::{self, Ddir, Fallocate, FioFile, IoU, IoUToken, JobSettings, Td};
 use crate::options::{
     merge_split_urls, parse_gluster_url, volume_path, ConnSpec, EngineOptions, GlusterUrl, IoMode,
-    OptionError,
+    OptionError, WriteAggregation,
 };
 
 /// An error the engine reports to fio: an errno plus a message.
@@ -152,8 +152,11 @@ fn file_path(f: &FioFile, opts: &EngineOptions) -> Result<String, EngineError> {
 struct Registry {
     pid: u32,
     shared: HashMap<ConnSpec, Fs>,
-    /// Files laid out by some job of this process: (connection, path).
+    /// Files laid out by some job of this process: (volume, path).
     laid_out: HashSet<(ConnSpec, String)>,
+    /// Bytes the jobs checked so far may still allocate, by volume
+    /// (`write_aggregation=auto`).
+    planned_writes: HashMap<ConnSpec, u64>,
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
@@ -202,6 +205,7 @@ fn registry(guard: &mut Option<Registry>) -> &mut Registry {
         pid,
         shared: HashMap::new(),
         laid_out: HashSet::new(),
+        planned_writes: HashMap::new(),
     })
 }
 
@@ -269,6 +273,16 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
         // latency. Matches glusterd's VOLUME-io-threads; a no-op for graphs
         // without it (bypass-custom volfiles).
         v = v.xlator_option("*-io-threads", "pass-through", "true");
+    }
+    // GlusterFS 10.3's write-behind overruns its own heap after a brick
+    // returns a short write (disk full): the retried request keeps its
+    // aggregation buffer but its iov_base moved forward, and the next
+    // sequential write is copied past the buffer's end (docs/faults.md,
+    // "Disk full"). With aggregate-size 0 no write is ever copied into
+    // another's buffer; write-behind still acknowledges early and winds
+    // each write on its own. A no-op for graphs without write-behind.
+    if spec.write_aggregation_off {
+        v = v.xlator_option("*-write-behind", "aggregate-size", "0");
     }
     let fs = v
         .log_file(&spec.logfile)
@@ -534,7 +548,7 @@ fn ensure_layout(
         return Ok(());
     }
     let _serial = lock(&LAYOUT);
-    let key = (spec.clone(), path.to_string());
+    let key = (spec.volume_key(), path.to_string());
     {
         let mut g = lock(&REGISTRY);
         if registry(&mut g).laid_out.contains(&key) {
@@ -657,20 +671,106 @@ pub fn prepopulate_file(td: &mut Td, f: FioFile) -> Result<(), EngineError> {
         None if settings.use_thread || has_connections() => Some(connection(&opts.conn, true)?),
         None => None,
     };
-    match in_process {
+    let check_space = opts.write_aggregation == WriteAggregation::Auto && settings.dirs.write;
+    let space = match in_process {
         Some(fs) => {
             for (f, path) in files.iter().zip(&paths) {
                 ensure_layout(td, &fs, &opts.conn, &settings, f, path, &mut |m| {
                     fio::log_info(&m)
                 })?;
             }
+            check_space.then(|| write_space(&fs, &files, &paths))
         }
-        None => layout_in_child(td, &opts.conn, &settings, &files, &paths)?,
-    }
+        None => layout_in_child(td, &opts.conn, &settings, &files, &paths, check_space)?,
+    };
     for mut f in files {
         f.set_layout_done();
     }
+    if let Some(space) = space {
+        decide_write_aggregation(td, &opts, &settings, space);
+    }
     Ok(())
+}
+
+/// What a writing job may still allocate on the volume, and the volume's
+/// free space, once its files are laid out (`write_aggregation=auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WriteSpace {
+    /// Bytes past the current end of the job's files, up to where it writes.
+    needed: u64,
+    /// Free bytes; `None` if statvfs failed.
+    avail: Option<u64>,
+}
+
+fn write_space(fs: &Fs, files: &[FioFile], paths: &[String]) -> WriteSpace {
+    let needed = files
+        .iter()
+        .zip(paths)
+        .map(|(f, path)| {
+            let end = f.file_offset().saturating_add(f.io_size());
+            let have = stat_size(fs, path).ok().flatten().unwrap_or(0);
+            end.saturating_sub(have)
+        })
+        .fold(0u64, u64::saturating_add);
+    let avail = fs.statvfs("/").ok().map(|s| s.avail_bytes());
+    WriteSpace { needed, avail }
+}
+
+/// Could writes of `needed` bytes (on top of `earlier` from other jobs of
+/// this run) fill a volume with `avail` free? 10 % of the free space is
+/// kept for writers outside fio.
+fn could_fill(earlier: u64, needed: u64, avail: Option<u64>) -> bool {
+    match avail {
+        None => needed > 0,
+        Some(avail) => needed > 0 && earlier.saturating_add(needed) >= avail / 10 * 9,
+    }
+}
+
+/// `write_aggregation=auto`: turns write-behind's aggregation off for a job
+/// whose writes could fill the volume (see `connect`), and says so.
+fn decide_write_aggregation(td: &mut Td, opts: &EngineOptions, s: &JobSettings, space: WriteSpace) {
+    let key = opts.conn.volume_key();
+    let earlier = {
+        let mut g = lock(&REGISTRY);
+        let planned = registry(&mut g).planned_writes.entry(key).or_insert(0);
+        let earlier = *planned;
+        *planned = planned.saturating_add(space.needed);
+        earlier
+    };
+    if !could_fill(earlier, space.needed, space.avail) {
+        return;
+    }
+    let free = match space.avail {
+        Some(a) => format!("{} MiB free", a >> 20),
+        None => "free space unknown".to_string(),
+    };
+    let others = if earlier > 0 {
+        format!(" (with {} MiB of earlier jobs)", earlier >> 20)
+    } else {
+        String::new()
+    };
+    if td.job().is_some() {
+        // create_serialize=0: this job is connected already.
+        fio::log_info(&format!(
+            "glusterrs: {}: writes of {} MiB{others} could fill {} ({free}); with \
+             create_serialize=0 write_aggregation=auto decides too late: set \
+             write_aggregation=off to keep GlusterFS 10.3's write-behind from crashing \
+             on a full brick\n",
+            s.name,
+            space.needed >> 20,
+            opts.conn
+        ));
+        return;
+    }
+    td.set_write_aggregation_off();
+    fio::log_info(&format!(
+        "glusterrs: {}: writes of {} MiB{others} could fill {} ({free}): write-behind \
+         aggregation off (write_aggregation=auto; GlusterFS 10.3 overruns its buffer on a \
+         short write at a full brick)\n",
+        s.name,
+        space.needed >> 20,
+        opts.conn
+    ));
 }
 
 /// Lays the files out from a forked helper (fio's parent keeps no gfapi
@@ -681,7 +781,8 @@ fn layout_in_child(
     settings: &JobSettings,
     files: &[FioFile],
     paths: &[String],
-) -> Result<(), EngineError> {
+    check_space: bool,
+) -> Result<Option<WriteSpace>, EngineError> {
     let out = fio::run_in_child(
         || {
             let mut out = String::new();
@@ -702,6 +803,11 @@ fn layout_in_child(
                     break;
                 }
             }
+            if check_space {
+                let space = write_space(&fs, files, paths);
+                let avail = space.avail.map_or("-".to_string(), |a| a.to_string());
+                out.push_str(&format!("SPACE {} {avail}\n", space.needed));
+            }
             out.push_str("DONE\n");
             std::mem::forget(fs);
             out.into_bytes()
@@ -716,9 +822,15 @@ fn layout_in_child(
     })?;
     let text = String::from_utf8_lossy(&out);
     let mut done = false;
+    let mut space = None;
     for l in text.lines() {
         if let Some(m) = l.strip_prefix("MSG ") {
             fio::log_info(&format!("{m}\n"));
+        } else if let Some(rest) = l.strip_prefix("SPACE ") {
+            let mut it = rest.split(' ');
+            let needed = it.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            let avail = it.next().and_then(|n| n.parse().ok());
+            space = Some(WriteSpace { needed, avail });
         } else if let Some(rest) = l.strip_prefix("ERR ") {
             let (errno, msg) = rest.split_once(' ').unwrap_or((rest, "unknown error"));
             return Err(EngineError::new(errno.parse().unwrap_or(libc::EIO), msg));
@@ -732,7 +844,7 @@ fn layout_in_child(
             "the helper process laying out the files died without an answer",
         ));
     }
-    Ok(())
+    Ok(space)
 }
 
 /// Open flags following fio's generic_open_file().
@@ -811,7 +923,7 @@ pub fn close_file(_td: &mut Td, mut f: FioFile) -> Result<(), EngineError> {
 pub fn unlink_file(td: &mut Td, f: FioFile) -> Result<(), EngineError> {
     let job = td.job().ok_or_else(no_job)?;
     let path = file_path(&f, &job.opts)?;
-    let key = (job.opts.conn.clone(), path.clone());
+    let key = (job.opts.conn.volume_key(), path.clone());
     let r = job.fs.unlink(&path);
     {
         let mut g = lock(&REGISTRY);
@@ -949,4 +1061,34 @@ pub fn event(td: &mut Td, i: usize) -> Result<IoUToken, EngineError> {
         .get(i)
         .copied()
         .ok_or_else(|| EngineError::invalid(format!("event {i} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::could_fill;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn a_job_that_fits_keeps_aggregation() {
+        assert!(!could_fill(0, 100 * MIB, Some(1000 * MIB)));
+        assert!(!could_fill(0, 0, Some(0)), "nothing to allocate");
+        assert!(!could_fill(0, 0, None), "nothing to allocate");
+    }
+
+    #[test]
+    fn a_job_that_could_fill_the_volume_turns_it_off() {
+        assert!(could_fill(0, 32 * MIB, Some(8 * MIB)));
+        // 10 % of the free space is kept for other writers.
+        assert!(could_fill(0, 900 * MIB, Some(1000 * MIB)));
+        assert!(!could_fill(0, 899 * MIB, Some(1000 * MIB)));
+        assert!(could_fill(0, 1, None), "free space unknown");
+    }
+
+    #[test]
+    fn earlier_jobs_of_the_run_count() {
+        assert!(!could_fill(0, 500 * MIB, Some(1000 * MIB)));
+        assert!(could_fill(500 * MIB, 500 * MIB, Some(1000 * MIB)));
+        assert!(could_fill(u64::MAX, 1, Some(u64::MAX)), "saturates");
+    }
 }

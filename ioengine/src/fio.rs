@@ -292,8 +292,22 @@ impl Td {
             posix_force: raw.posix_force != 0,
             io_timeout: raw.io_timeout,
             client_io_threads: raw.client_io_threads != 0,
+            write_aggregation: raw.write_aggregation,
             iodepth: self.raw().o.iodepth,
         })
+    }
+
+    /// Records `write_aggregation=off` in the job's options: the jobs
+    /// forked after this call, and every later entry point, see it.
+    pub fn set_write_aggregation_off(&mut self) {
+        let eo = self.raw().eo as *mut RawOptions;
+        if eo.is_null() {
+            return;
+        }
+        // SAFETY: as in option_values(): td->eo is our RawOptions; fio only
+        // reads it after parsing, and this job's entry points run on one
+        // thread at a time.
+        unsafe { (*eo).write_aggregation = crate::options::WRITE_AGGREGATION_OFF };
     }
 
     /// Reports an error the fio way (`td_verror`): first error wins.

@@ -94,6 +94,14 @@ fn main() {
         Case::quick("read_job_nonexistent_file", read_missing_file),
         Case::quick("permission_denied", permission_denied),
         Case::quick("disk_full_on_the_brick", disk_full),
+        Case::quick(
+            "disk_full_30_rounds_of_sequential_writes",
+            disk_full_30_rounds,
+        ),
+        Case::long(
+            "disk_full_150_rounds_of_sequential_writes",
+            disk_full_150_rounds,
+        ),
         // Option abuse.
         Case::quick("options_volume_brick_servers", abuse_volume_brick),
         Case::quick("options_numbers_and_choices", abuse_numbers_choices),
@@ -456,6 +464,11 @@ struct TmpfsVolume {
 static TMPFS_SEQ: AtomicUsize = AtomicUsize::new(0);
 
 fn tmpfs_volume(size: &str) -> TmpfsVolume {
+    tmpfs_volume_with(size, &[])
+}
+
+/// [`tmpfs_volume`] with volume options set before it starts.
+fn tmpfs_volume_with(size: &str, options: &[(&str, &str)]) -> TmpfsVolume {
     let mnt = std::env::temp_dir().join(format!(
         "{TMPFS_PREFIX}{}-{}",
         std::process::id(),
@@ -476,8 +489,11 @@ fn tmpfs_volume(size: &str) -> TmpfsVolume {
     assert!(st.success(), "mount tmpfs on {}", mnt.display());
     let mut t = TmpfsVolume { vol: None, mnt };
     t.vol = Some(
-        Volume::create(VolumeSpec::new().prefix("grs-fault").brick_root(&t.mnt))
-            .expect("create volume on tmpfs"),
+        Volume::create(options.iter().fold(
+            VolumeSpec::new().prefix("grs-fault").brick_root(&t.mnt),
+            |spec, (k, v)| spec.option(*k, *v),
+        ))
+        .expect("create volume on tmpfs"),
     );
     t
 }
@@ -1229,6 +1245,87 @@ fn disk_full(log: &mut Log) {
     }
 }
 
+fn disk_full_30_rounds(log: &mut Log) {
+    disk_full_rounds(log, 30);
+}
+
+fn disk_full_150_rounds(log: &mut Log) {
+    disk_full_rounds(log, 150);
+}
+
+/// The same job many times on one full brick. GlusterFS 10.3's
+/// write-behind overran its heap after a short write at the disk's end;
+/// before the engine turned write aggregation off, one run in 20-50 died
+/// by SIGSEGV/SIGABRT (one in 5-15 with storage.reserve 0), so one run
+/// proves little. Each round unlinks the previous round's file while
+/// laying out its own, so the brick fills up again every time.
+/// storage.reserve 0: with the default 1 % the brick refuses creates for
+/// up to 5 s after it filled (its space check runs every 5 s), and the
+/// next round would find it "full".
+fn disk_full_rounds(log: &mut Log, rounds: usize) {
+    let vol = tmpfs_volume_with("8m", &[("storage.reserve", "0")]);
+    let dir = tempdir("fault-full-rounds");
+    log.say(format!(
+        "tried: {rounds} x a 32 MiB sequential write job (64 KiB, async, iodepth 1) \
+         on one volume whose brick is an 8 MiB tmpfs (storage.reserve 0)"
+    ));
+    // write_aggregation=auto leaves a job that fits alone...
+    let fits = run_on(
+        &vol,
+        &dir.0,
+        &[
+            "--name=fits",
+            "--rw=write",
+            "--bs=64k",
+            "--size=1m",
+            "--unlink=1",
+        ],
+    );
+    expect_success(log, "a 1 MiB write job (fits)", &fits, &dir.0);
+    assert!(
+        !fits.text().contains("aggregation off"),
+        "write_aggregation=auto turned aggregation off for a job that fits\n{}",
+        fits.tail()
+    );
+    let job = ["--name=rounds", "--rw=write", "--bs=64k", "--size=32m"];
+    let mut slowest = 0.0f64;
+    for round in 1..=rounds {
+        let r = run_on(&vol, &dir.0, &job);
+        assert_no_crash(&r, &dir.0);
+        // ...and says when it turns aggregation off for one that does not.
+        assert!(
+            r.text().contains("write-behind aggregation off"),
+            "round {round}: no word of write_aggregation=auto\n{}",
+            r.tail()
+        );
+        assert!(!r.ok(), "round {round}: fio succeeded\n{}", r.tail());
+        let text = r.text();
+        assert!(
+            text.contains("No space left on device"),
+            "round {round}: no ENOSPC in the output\n{}",
+            r.tail()
+        );
+        // The writes must have filled the brick, not found it full.
+        assert!(
+            !text.contains("func=prepopulate_file"),
+            "round {round}: the brick was full before the job wrote\n{}",
+            r.tail()
+        );
+        assert!(
+            r.secs <= FAST,
+            "round {round}: took {:.2} s (promise: {FAST} s)\n{}",
+            r.secs,
+            r.tail()
+        );
+        slowest = slowest.max(r.secs);
+    }
+    log.say(format!(
+        "{rounds} rounds: each exited non-zero naming ENOSPC, none crashed, \
+         slowest {slowest:.2} s"
+    ));
+    log.check();
+}
+
 // ---------------------------------------------------------------------------
 // Option abuse
 // ---------------------------------------------------------------------------
@@ -1379,6 +1476,11 @@ fn abuse_numbers_choices(log: &mut Log) {
             (&["--client_io_threads=yes"], PARSE),
             (&["--client_io_threads="], PARSE),
             (&["--client_io_threads=1"], Runs),
+            (&["--write_aggregation="], PARSE),
+            (&["--write_aggregation=OFF"], PARSE),
+            (&["--write_aggregation=maybe"], PARSE),
+            (&["--write_aggregation=off"], Runs),
+            (&["--write_aggregation=on"], Runs),
         ],
     );
 }

@@ -47,6 +47,7 @@ pub const ENGINE_OPTIONS: &[&str] = &[
     "io_mode",
     "io_timeout",
     "client_io_threads",
+    "write_aggregation",
 ];
 
 /// A started volume on this machine, removed (with its bricks) on drop.
