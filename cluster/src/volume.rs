@@ -496,7 +496,12 @@ impl Volume {
     pub fn stop(&self) -> Result<()> {
         let pids: Vec<u32> = self.status()?.iter().filter_map(|s| s.pid).collect();
         gluster(["volume", "stop", &self.name, "force"])?;
-        for pid in pids {
+        self.wait_exited(&pids)
+    }
+
+    /// Waits for the brick processes `pids` (taken before a stop) to exit.
+    fn wait_exited(&self, pids: &[u32]) -> Result<()> {
+        for &pid in pids {
             wait_for(
                 || format!("brick process {pid} of {} to exit", self.name),
                 EXIT_TIMEOUT,
@@ -617,14 +622,8 @@ impl Volume {
                 }
                 Err(e) => first_err = first_err.or(Some(e)),
             }
-            for pid in pids {
-                if let Err(e) = wait_for(
-                    || format!("brick process {pid} of {} to exit", self.name),
-                    EXIT_TIMEOUT,
-                    || (!pid_alive(pid)).then_some(()),
-                ) {
-                    first_err = first_err.or(Some(e));
-                }
+            if let Err(e) = self.wait_exited(&pids) {
+                first_err = first_err.or(Some(e));
             }
         }
         // Leave the directories of a volume that still exists; cleanup_stale finds them
