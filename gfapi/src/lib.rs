@@ -35,6 +35,23 @@
 //! gfapi::wait_background_teardowns(Duration::from_secs(30));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # A GlusterFS 10.3 hazard for writers
+//!
+//! The client's write-behind translator copies small sequential writes
+//! into one buffer. When a brick runs out of space and returns a short
+//! write, 10.3 later copies the next write past that buffer's end: the
+//! process crashes or its heap is corrupted. A program that may fill a
+//! volume with small writes should turn the copying off before init
+//! (writes are still acknowledged early; each goes out on its own):
+//!
+//! ```no_run
+//! let fs = gfapi::Volume::new("myvol")
+//!     .xlator_option("*-write-behind", "aggregate-size", "0")
+//!     .init()?;
+//! let free = fs.statvfs("/")?.avail_bytes();
+//! # Ok::<(), gfapi::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 mod aio;
