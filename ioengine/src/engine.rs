@@ -278,7 +278,7 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
     // returns a short write (disk full): the retried request keeps its
     // aggregation buffer but its iov_base moved forward, and the next
     // sequential write is copied past the buffer's end (docs/faults.md,
-    // "Disk full"). With aggregate-size 0 no write is ever copied into
+    // "GlusterFS 10.3 write-behind"). With aggregate-size 0 no write is ever copied into
     // another's buffer; write-behind still acknowledges early and winds
     // each write on its own. A no-op for graphs without write-behind.
     if spec.write_aggregation_off {
@@ -720,10 +720,10 @@ fn write_space(fs: &Fs, files: &[FioFile], paths: &[String]) -> WriteSpace {
 /// this run) fill a volume with `avail` free? 10 % of the free space is
 /// kept for writers outside fio.
 fn could_fill(earlier: u64, needed: u64, avail: Option<u64>) -> bool {
-    match avail {
-        None => needed > 0,
-        Some(avail) => needed > 0 && earlier.saturating_add(needed) >= avail / 10 * 9,
-    }
+    needed > 0
+        && avail.map_or(true, |avail| {
+            earlier.saturating_add(needed) >= avail / 10 * 9
+        })
 }
 
 /// `write_aggregation=auto`: turns write-behind's aggregation off for a job
@@ -749,27 +749,25 @@ fn decide_write_aggregation(td: &mut Td, opts: &EngineOptions, s: &JobSettings, 
     } else {
         String::new()
     };
+    let risk = format!(
+        "glusterrs: {}: writes of {} MiB{others} could fill {} ({free})",
+        s.name,
+        space.needed >> 20,
+        opts.conn
+    );
     if td.job().is_some() {
         // create_serialize=0: this job is connected already.
         fio::log_info(&format!(
-            "glusterrs: {}: writes of {} MiB{others} could fill {} ({free}); with \
-             create_serialize=0 write_aggregation=auto decides too late: set \
-             write_aggregation=off to keep GlusterFS 10.3's write-behind from crashing \
-             on a full brick\n",
-            s.name,
-            space.needed >> 20,
-            opts.conn
+            "{risk}; with create_serialize=0 write_aggregation=auto decides too late: set \
+             write_aggregation=off to keep GlusterFS 10.3's write-behind from crashing on a \
+             full brick\n"
         ));
         return;
     }
     td.set_write_aggregation_off();
     fio::log_info(&format!(
-        "glusterrs: {}: writes of {} MiB{others} could fill {} ({free}): write-behind \
-         aggregation off (write_aggregation=auto; GlusterFS 10.3 overruns its buffer on a \
-         short write at a full brick)\n",
-        s.name,
-        space.needed >> 20,
-        opts.conn
+        "{risk}: write-behind aggregation off (write_aggregation=auto; GlusterFS 10.3 \
+         overruns its buffer on a short write at a full brick)\n"
     ));
 }
 

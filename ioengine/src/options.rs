@@ -142,7 +142,6 @@ const IO_MODES: &[(&str, u32, &str)] = &[
     ),
 ];
 
-/// gluster's levels (`gfapi::log_level`), stored as fio's unsigned choice.
 const WRITE_AGGREGATIONS: &[(&str, u32, &str)] = &[
     (
         "auto",
@@ -157,6 +156,7 @@ const WRITE_AGGREGATIONS: &[(&str, u32, &str)] = &[
     ("off", WRITE_AGGREGATION_OFF, "never copy writes together"),
 ];
 
+/// gluster's levels (`gfapi::log_level`), stored as fio's unsigned choice.
 const LOG_LEVELS: &[(&str, u32, &str)] = &[
     ("none", log_level::NONE as u32, "No logging"),
     ("emerg", log_level::EMERG as u32, "Emergencies"),
