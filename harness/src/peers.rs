@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{Mmm, Report, Series, SetupSummary, Status};
+use crate::report::{available_cpus, Mmm, Report, Series, SetupSummary, Status};
 
 /// Which jobs of a run hold which measurement.
 #[derive(Debug, Clone)]
@@ -156,6 +156,16 @@ pub fn evaluate(rep: &Report, jobs: &PeerJobs) -> Vec<Target> {
     for (job, s, metric) in [(sj, seq, "aggrb"), (rj, rand, "IOPS")] {
         if s.is_some() {
             context_rows(&mut out, job, s, metric);
+        }
+    }
+    if seq.is_some() {
+        out.extend(seq_ceiling(sj, seq));
+    }
+    // A run recorded before run.json had `cpus`: assume the machine reading it.
+    let cpus = rep.info.cpus.or_else(available_cpus);
+    for (job, s) in [(sj, seq), (rj, rand)] {
+        if s.is_some() {
+            out.extend(cpu_ceiling((job, s), (fj, fixed), cpus));
         }
     }
     out
@@ -307,6 +317,72 @@ fn context_rows(out: &mut Vec<Target>, job: &str, s: Option<&Series>, metric: &s
     }
 }
 
+/// No O_DIRECT reader passes the brick's own disk, so base / gfapi_async is
+/// the most that bypass / gfapi_async can reach in the run.
+fn seq_ceiling(sj: &str, seq: Option<&Series>) -> Option<Target> {
+    let bw = |setup: &str| summary(seq, sj, setup).map(|x| median(x.aggrb()));
+    let mut t = ratio_target(
+        format!("{sj}: base / gfapi_async (aggrb), the ceiling of bypass / gfapi_async"),
+        0.0,
+        bw("base"),
+        bw("gfapi_async"),
+        "KiB/s",
+    );
+    if t.verdict == Verdict::Missing {
+        return None;
+    }
+    t.goal = "—".into();
+    t.verdict = Verdict::Info;
+    Some(t)
+}
+
+/// fio, the client and the brick share the run's CPUs, so bypass can do at
+/// most `cpus / (client + brick CPU per I/O)` reads a second, whatever the
+/// disk could do: that bound against gfapi_async's measured IOPS shows how far
+/// the ratio could go on this machine. The CPU a job
+/// spends starting and stopping (the one-block job's, when the run has it) is
+/// not per I/O, so it comes off first.
+fn cpu_ceiling(
+    (rj, rand): (&str, Option<&Series>),
+    (fj, fixed): (&str, Option<&Series>),
+    cpus: Option<u32>,
+) -> Option<Target> {
+    let bypass = summary(rand, rj, "bypass").ok()?;
+    let peer_iops = median(summary(rand, rj, "gfapi_async").ok()?.iops())?;
+    let iops = median(bypass.iops())?;
+    let kib_per_io = median(bypass.aggrb())? / iops;
+    let ios = median(bypass.io_mib())? * 1024.0 / kib_per_io;
+    let start = summary(fixed, fj, "bypass").ok();
+    let start_client = start.and_then(|s| median(s.proc_cpu()));
+    let start_brick = start.and_then(|s| median(s.brick_cpu()));
+    let per_io_us = |total: f64, start: Option<f64>| (total - start.unwrap_or(0.0)) / ios * 1e6;
+    let client_us = per_io_us(median(bypass.proc_cpu())?, start_client);
+    let brick_us = per_io_us(median(bypass.brick_cpu())?, start_brick);
+    let cpus = cpus?;
+    if !(ios > 0.0 && peer_iops > 0.0 && client_us > 0.0 && brick_us > 0.0) {
+        return None;
+    }
+    let bound = f64::from(cpus) * 1e6 / (client_us + brick_us);
+    let start_up = if start_client.is_some() {
+        format!("{fj}'s start-up CPU taken off")
+    } else {
+        "start-up CPU included".into()
+    };
+    Some(Target {
+        what: format!(
+            "{rj}: bypass with every CPU busy / gfapi_async (IOPS, estimate), \
+             CPUs / (client + brick CPU per I/O)"
+        ),
+        goal: "—".into(),
+        measured: format!(
+            "{:.2} ({cpus} / ({client_us:.1} + {brick_us:.1} µs) = {bound:.0} / {peer_iops:.0} IOPS; \
+             bypass measured {iops:.0}; {start_up})",
+            bound / peer_iops
+        ),
+        verdict: Verdict::Info,
+    })
+}
+
 /// One Markdown section for a run.
 pub fn render(rep: &Report, targets: &[Target]) -> String {
     let i = &rep.info;
@@ -368,14 +444,28 @@ mod tests {
                 x.proc_cpu_s = Some(if setup == "bypass" { 0.5 } else { 0.8 });
                 rows.push(x);
             }
-            for (setup, bw, p99) in [("bypass", 80.0, 4000.0), ("gfapi_async", 50.0, 9000.0)] {
+            for (setup, bw, p99) in [
+                ("bypass", 80000.0, 4000.0),
+                ("gfapi_async", 50000.0, 9000.0),
+            ] {
                 let mut x = row("rand-read-4k", setup, r, bw);
                 x.clat_p99_us = Some(p99);
+                x.iops = Some(bw / 4.0);
+                x.io_mib = Some(256.0);
+                if setup == "bypass" {
+                    // 8 s/GiB in the process tree, 12 s/GiB in the brick.
+                    x.proc_cpu_s = Some(2.0);
+                    x.brick_cpu_s = Some(3.0);
+                }
                 rows.push(x);
             }
             for (setup, wall) in [("bypass", 0.29), ("base", 0.28), ("gfapi_async", 10.3)] {
                 let mut x = row("one-block", setup, r, 1.0);
                 x.wall_s = Some(wall);
+                if setup == "bypass" {
+                    x.proc_cpu_s = Some(0.2);
+                    x.brick_cpu_s = Some(0.05);
+                }
                 rows.push(x);
             }
         }
@@ -389,6 +479,7 @@ mod tests {
             info: RunInfo {
                 run: "r".into(),
                 repeat: 3,
+                cpus: Some(2),
                 ..RunInfo::default()
             },
             rows,
@@ -417,6 +508,22 @@ mod tests {
         );
         // 80/50 = 1.6 < 2
         assert_eq!(get(&t, "(IOPS)").verdict, Verdict::Fail);
+        let seq_ceiling = get(&t, "seq-read: base / gfapi_async");
+        assert_eq!(seq_ceiling.verdict, Verdict::Info);
+        assert!(
+            seq_ceiling.measured.starts_with("2.00"),
+            "{}",
+            seq_ceiling.measured
+        );
+        // 65536 reads of 4 KiB: (2.0 - 0.2) s is 27.5 µs each, (3.0 - 0.05) s
+        // 45.0 µs; 2 CPUs / 72.5 µs = 27594 IOPS, 2.21 × gfapi_async's 12500.
+        let rand_ceiling = get(&t, "every CPU busy");
+        assert_eq!(rand_ceiling.verdict, Verdict::Info);
+        assert_eq!(
+            rand_ceiling.measured,
+            "2.21 (2 / (27.5 + 45.0 µs) = 27594 / 12500 IOPS; bypass measured 20000; \
+             one-block's start-up CPU taken off)"
+        );
         assert_eq!(get(&t, "p99").verdict, Verdict::Pass);
         let w = get(&t, "wall time");
         assert_eq!(w.verdict, Verdict::Pass);
@@ -441,6 +548,10 @@ mod tests {
         };
         let t = evaluate(&r, &PeerJobs::default());
         assert!(!t.iter().any(|t| t.what.contains("wall time")));
+        assert!(
+            !t.iter().any(|t| t.what.contains("ceiling")),
+            "no gfapi_async"
+        );
         assert!(!t.iter().any(|t| t.what.contains("rand-read-4k")));
         let b = get(&t, "seq-read: bypass / base");
         assert_eq!(b.verdict, Verdict::Missing);

@@ -157,6 +157,16 @@ pub struct RunInfo {
     pub job_descriptions: BTreeMap<String, String>,
     /// Free-form notes (e.g. how the files were laid out).
     pub notes: Vec<String>,
+    /// CPUs the run had, shared by fio, the client and the brick.
+    #[serde(default)]
+    pub cpus: Option<u32>,
+}
+
+/// The CPUs this process may run on.
+pub fn available_cpus() -> Option<u32> {
+    std::thread::available_parallelism()
+        .ok()
+        .and_then(|n| u32::try_from(n.get()).ok())
 }
 
 /// A run's results: what exporters consume.
@@ -431,6 +441,17 @@ impl SetupSummary {
             (Some(c), Some(m)) if m > 0.0 => Some(c / (m / 1024.0)),
             _ => None,
         })
+    }
+    /// CPU seconds of the whole process tree in one run, when measured.
+    pub fn proc_cpu(&self) -> Option<Mmm> {
+        self.metric(|r| r.proc_cpu_s)
+    }
+    /// Brick CPU seconds in one run, when measured.
+    pub fn brick_cpu(&self) -> Option<Mmm> {
+        self.metric(|r| r.brick_cpu_s)
+    }
+    pub fn io_mib(&self) -> Option<Mmm> {
+        self.metric(|r| r.io_mib)
     }
     /// Brick CPU seconds per GiB, when measured.
     pub fn brick_cpu_per_gib(&self) -> Option<Mmm> {

@@ -18,7 +18,7 @@ use crate::export;
 use crate::fio::{group_stats, FioOutput, GroupStats};
 use crate::jobfile;
 use crate::qemu;
-use crate::report::{Report, Row, RunInfo, Status};
+use crate::report::{available_cpus, Report, Row, RunInfo, Status};
 use crate::setup::{self, Availability, Env};
 use crate::sys::{self, Ended, Teardown};
 
@@ -847,6 +847,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             .filter_map(|(n, _, t)| jobfile::description(t).map(|d| (n.clone(), d)))
             .collect(),
         notes: up.notes.clone(),
+        cpus: available_cpus(),
     };
     if !args.fio_opts.is_empty() {
         info.notes.push(format!(
