@@ -339,16 +339,16 @@ fn seq_ceiling(sj: &str, seq: Option<&Series>) -> Option<Target> {
 /// fio, the client and the brick share the run's CPUs, so bypass can do at
 /// most `cpus / (client + brick CPU per I/O)` reads a second, whatever the
 /// disk could do: that bound against gfapi_async's measured IOPS shows how far
-/// the ratio could go on this machine. The CPU a job
-/// spends starting and stopping (the one-block job's, when the run has it) is
-/// not per I/O, so it comes off first.
+/// the ratio could go on this machine. The CPU a job spends starting and
+/// stopping (the one-block job's, when the run has it) is not per I/O, so it
+/// comes off first.
 fn cpu_ceiling(
-    (rj, rand): (&str, Option<&Series>),
+    (job, series): (&str, Option<&Series>),
     (fj, fixed): (&str, Option<&Series>),
     cpus: Option<u32>,
 ) -> Option<Target> {
-    let bypass = summary(rand, rj, "bypass").ok()?;
-    let peer_iops = median(summary(rand, rj, "gfapi_async").ok()?.iops())?;
+    let bypass = summary(series, job, "bypass").ok()?;
+    let peer_iops = median(summary(series, job, "gfapi_async").ok()?.iops())?;
     let iops = median(bypass.iops())?;
     let kib_per_io = median(bypass.aggrb())? / iops;
     let ios = median(bypass.io_mib())? * 1024.0 / kib_per_io;
@@ -370,7 +370,7 @@ fn cpu_ceiling(
     };
     Some(Target {
         what: format!(
-            "{rj}: bypass with every CPU busy / gfapi_async (IOPS, estimate), \
+            "{job}: bypass with every CPU busy / gfapi_async (IOPS, estimate), \
              CPUs / (client + brick CPU per I/O)"
         ),
         goal: "—".into(),
@@ -517,7 +517,11 @@ mod tests {
         );
         // 65536 reads of 4 KiB: (2.0 - 0.2) s is 27.5 µs each, (3.0 - 0.05) s
         // 45.0 µs; 2 CPUs / 72.5 µs = 27594 IOPS, 2.21 × gfapi_async's 12500.
-        let rand_ceiling = get(&t, "every CPU busy");
+        // The seed job's bypass has no brick CPU figure: no CPU ceiling for it.
+        assert!(!t
+            .iter()
+            .any(|t| t.what.starts_with("seq-read: bypass with every CPU")));
+        let rand_ceiling = get(&t, "rand-read-4k: bypass with every CPU busy");
         assert_eq!(rand_ceiling.verdict, Verdict::Info);
         assert_eq!(
             rand_ceiling.measured,
@@ -549,8 +553,9 @@ mod tests {
         let t = evaluate(&r, &PeerJobs::default());
         assert!(!t.iter().any(|t| t.what.contains("wall time")));
         assert!(
-            !t.iter().any(|t| t.what.contains("ceiling")),
-            "no gfapi_async"
+            !t.iter()
+                .any(|t| t.what.contains("ceiling") || t.what.contains("every CPU busy")),
+            "no gfapi_async, no ceiling"
         );
         assert!(!t.iter().any(|t| t.what.contains("rand-read-4k")));
         let b = get(&t, "seq-read: bypass / base");

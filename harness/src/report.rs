@@ -450,6 +450,7 @@ impl SetupSummary {
     pub fn brick_cpu(&self) -> Option<Mmm> {
         self.metric(|r| r.brick_cpu_s)
     }
+    /// MiB moved in one run.
     pub fn io_mib(&self) -> Option<Mmm> {
         self.metric(|r| r.io_mib)
     }
