@@ -295,45 +295,47 @@ fn context_rows(out: &mut Vec<Target>, job: &str, s: Option<&Series>, metric: &s
             }
         })
     };
+    let unit = if metric == "IOPS" { "IOPS" } else { "KiB/s" };
     for (a, b) in [
         ("qemu", "base"),
         ("bypass", "qemu"),
         ("fuse", "base"),
         ("gfapi_async", "base"),
     ] {
-        let mut t = ratio_target(
+        out.extend(info_ratio(
             format!("{job}: {a} / {b} ({metric})"),
-            0.0,
             get(a),
             get(b),
-            if metric == "IOPS" { "IOPS" } else { "KiB/s" },
-        );
-        if t.verdict == Verdict::Missing {
-            continue;
-        }
-        t.goal = "—".into();
-        t.verdict = Verdict::Info;
-        out.push(t);
+            unit,
+        ));
     }
+}
+
+/// `a / b` as an `info` row (no target), or nothing when either is missing.
+fn info_ratio(
+    what: String,
+    a: Result<Option<f64>, String>,
+    b: Result<Option<f64>, String>,
+    unit: &str,
+) -> Option<Target> {
+    let t = ratio_target(what, 0.0, a, b, unit);
+    (t.verdict != Verdict::Missing).then(|| Target {
+        goal: "—".into(),
+        verdict: Verdict::Info,
+        ..t
+    })
 }
 
 /// No O_DIRECT reader passes the brick's own disk, so base / gfapi_async is
 /// the most that bypass / gfapi_async can reach in the run.
 fn seq_ceiling(sj: &str, seq: Option<&Series>) -> Option<Target> {
     let bw = |setup: &str| summary(seq, sj, setup).map(|x| median(x.aggrb()));
-    let mut t = ratio_target(
+    info_ratio(
         format!("{sj}: base / gfapi_async (aggrb), the ceiling of bypass / gfapi_async"),
-        0.0,
         bw("base"),
         bw("gfapi_async"),
         "KiB/s",
-    );
-    if t.verdict == Verdict::Missing {
-        return None;
-    }
-    t.goal = "—".into();
-    t.verdict = Verdict::Info;
-    Some(t)
+    )
 }
 
 /// fio, the client and the brick share the run's CPUs, so bypass can do at
@@ -515,12 +517,12 @@ mod tests {
             "{}",
             seq_ceiling.measured
         );
-        // 65536 reads of 4 KiB: (2.0 - 0.2) s is 27.5 µs each, (3.0 - 0.05) s
-        // 45.0 µs; 2 CPUs / 72.5 µs = 27594 IOPS, 2.21 × gfapi_async's 12500.
         // The seed job's bypass has no brick CPU figure: no CPU ceiling for it.
         assert!(!t
             .iter()
             .any(|t| t.what.starts_with("seq-read: bypass with every CPU")));
+        // 65536 reads of 4 KiB: (2.0 - 0.2) s is 27.5 µs each, (3.0 - 0.05) s
+        // 45.0 µs; 2 CPUs / 72.5 µs = 27594 IOPS, 2.21 × gfapi_async's 12500.
         let rand_ceiling = get(&t, "rand-read-4k: bypass with every CPU busy");
         assert_eq!(rand_ceiling.verdict, Verdict::Info);
         assert_eq!(
