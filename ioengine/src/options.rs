@@ -414,9 +414,14 @@ pub struct ConnSpec {
 
 impl ConnSpec {
     /// The volume this spec reaches, without the client-side tuning that
-    /// only changes how (files laid out through one are there for all).
+    /// only changes how (files laid out through one are there for all, and
+    /// the writes of all count against one volume's free space).
     pub fn volume_key(&self) -> ConnSpec {
         ConnSpec {
+            logfile: PathBuf::new(),
+            loglevel: 0,
+            io_timeout: 0,
+            client_io_threads: false,
             write_aggregation_off: false,
             ..self.clone()
         }
@@ -934,6 +939,27 @@ mod tests {
         );
         assert_eq!(o.io_mode, IoMode::Async);
         assert_eq!(o.conn.logfile, PathBuf::from("/dev/null"));
+    }
+
+    #[test]
+    fn volume_key_ignores_client_side_tuning_only() {
+        let a = EngineOptions::resolve(&values(), &[]).unwrap().conn;
+        let mut v = values();
+        v.loglevel = 7;
+        v.logfile = Some("/tmp/x.log".into());
+        v.io_timeout = 5;
+        v.client_io_threads = true;
+        v.write_aggregation = WRITE_AGGREGATION_OFF;
+        let tuned = EngineOptions::resolve(&v, &[]).unwrap().conn;
+        assert_ne!(a, tuned);
+        assert_eq!(a.volume_key(), tuned.volume_key());
+        v.volume = Some("other".into());
+        let other = EngineOptions::resolve(&v, &[]).unwrap().conn;
+        assert_ne!(a.volume_key(), other.volume_key());
+        let mut v = values();
+        v.brick = Some("elsewhere".into());
+        let elsewhere = EngineOptions::resolve(&v, &[]).unwrap().conn;
+        assert_ne!(a.volume_key(), elsewhere.volume_key());
     }
 
     #[test]
