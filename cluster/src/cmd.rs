@@ -146,10 +146,21 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let cmd = Cmd::new("gluster")
-        .arg("--mode=script")
-        .args(args)
-        .timeout(GLUSTER_TIMEOUT);
+    gluster_via(&[], args)
+}
+
+/// [`gluster`] run through `wrapper` (e.g. `nsenter --mount=... --net=...`, so that the CLI
+/// talks to the glusterd of one node of a [`crate::Cluster`]); empty: run directly.
+pub(crate) fn gluster_via<I, S>(wrapper: &[OsString], args: I) -> Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let cmd = match wrapper.split_first() {
+        Some((program, rest)) => Cmd::new(program).args(rest).arg("gluster"),
+        None => Cmd::new("gluster"),
+    };
+    let cmd = cmd.arg("--mode=script").args(args).timeout(GLUSTER_TIMEOUT);
     let start = Instant::now();
     let mut pause = Duration::from_millis(100);
     loop {
@@ -310,6 +321,31 @@ pub(crate) fn wait_for<T>(
         thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(Duration::from_millis(100));
     }
+}
+
+/// Polls `probe` until it returns `Ok`; after `timeout` fails with [`Error::Timeout`]
+/// naming `what` and the probe's last complaint.
+pub(crate) fn wait_ok<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> std::result::Result<T, String>,
+) -> Result<T> {
+    let mut last = String::new();
+    wait_for(
+        String::new,
+        timeout,
+        || match probe() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                last = e;
+                None
+            }
+        },
+    )
+    .map_err(|_| Error::Timeout {
+        what: format!("{what} (last: {last})"),
+        timeout,
+    })
 }
 
 #[cfg(test)]

@@ -72,6 +72,15 @@ pub enum Error {
         /// The step that was not taken.
         next: String,
     },
+    /// The machine lacks something a [`crate::Cluster`] needs (network namespaces, bridge
+    /// or veth support, a tool).
+    #[error("cannot build a cluster here: {missing} is missing: {detail}")]
+    Unsupported {
+        /// What is missing.
+        missing: String,
+        /// How that showed.
+        detail: String,
+    },
     /// A command answered with output we could not understand.
     #[error("unexpected output from `{command}`: {detail}")]
     Parse {

@@ -7,6 +7,10 @@
 //! * [`client_volfile`] and [`posix_volfile`] write the minimal graphs of the
 //!   `bypass-custom` and `rpc-bypass` setups.
 //! * [`cleanup_stale`] removes what crashed earlier runs left behind.
+//! * [`Cluster::up`] brings up a multi-node cluster on this machine (one network and
+//!   mount namespace per node, each with its own glusterd, on a private bridge);
+//!   [`Cluster::create_volume`] makes replicated or dispersed volumes across its nodes,
+//!   and nodes can be killed, cut off and brought back.
 //!
 //! Every external command runs in a process group of its own, so a terminal's Ctrl-C
 //! reaches only the calling program; an [`Interrupt`] flag (set from its signal handler)
@@ -33,20 +37,31 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cluster_volume;
 mod cmd;
 mod error;
 mod glusterd;
 mod mount;
+mod multinode;
+mod netns;
 mod procfs;
 mod stale;
 mod volfile;
 mod volume;
 mod xml;
 
+pub use cluster_volume::{
+    brick_files, ClusterBrick, ClusterVolume, ClusterVolumeSpec, HealEntry, Layout,
+};
 pub use cmd::Interrupt;
 pub use error::{Error, Result};
 pub use glusterd::{ensure_glusterd, Glusterd};
 pub use mount::FuseMount;
+pub use multinode::{
+    cleanup_stale_clusters, list_clusters, state_file, ClientNs, Cluster, ClusterSpec, Node,
+    DEFAULT_ROOT, NODE_IFACE, STATE_DIR,
+};
+pub use netns::{Subnet, MAX_CLIENTS, MAX_NODES};
 pub use stale::{cleanup_stale, parse_unique_name, CleanupReport};
 pub use volfile::{client_volfile, posix_volfile, Transport};
 pub use volume::{

@@ -1,0 +1,697 @@
+//! Volumes across the nodes of a [`Cluster`]: replicated, distributed-replicated and
+//! dispersed, with the checks fault tests need (bricks online, self-heal done, brick
+//! contents equal).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cmd::{wait_ok, Cmd, Interrupt};
+use crate::error::{Error, Result};
+use crate::multinode::Cluster;
+use crate::volume::{unique_name, validate_volume_name, DEFAULT_PREFIX};
+use crate::xml;
+
+const ONLINE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the bricks of a volume are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `sets` replica sets of `replica` bricks each (`sets` > 1: distributed-replicated).
+    Replica {
+        /// Number of replica sets.
+        sets: usize,
+        /// Bricks per set.
+        replica: usize,
+    },
+    /// One disperse set of `data + redundancy` bricks.
+    Disperse {
+        /// Data fragments.
+        data: usize,
+        /// Redundancy fragments (bricks that may be lost).
+        redundancy: usize,
+    },
+    /// Plain distribute over `bricks` bricks.
+    Distribute {
+        /// Number of bricks.
+        bricks: usize,
+    },
+}
+
+impl Layout {
+    /// Number of bricks.
+    pub fn bricks(&self) -> usize {
+        match *self {
+            Layout::Replica { sets, replica } => sets * replica,
+            Layout::Disperse { data, redundancy } => data + redundancy,
+            Layout::Distribute { bricks } => bricks,
+        }
+    }
+
+    /// Bricks per subvolume (replica or disperse set; 1 for distribute).
+    pub fn set_size(&self) -> usize {
+        match *self {
+            Layout::Replica { replica, .. } => replica,
+            Layout::Disperse { .. } => self.bricks(),
+            Layout::Distribute { .. } => 1,
+        }
+    }
+
+    fn create_args(&self) -> Vec<String> {
+        match *self {
+            Layout::Replica { replica, .. } => vec!["replica".into(), replica.to_string()],
+            Layout::Disperse { data, redundancy } => vec![
+                "disperse".into(),
+                (data + redundancy).to_string(),
+                "redundancy".into(),
+                redundancy.to_string(),
+            ],
+            Layout::Distribute { .. } => Vec::new(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |reason: &str| Err(Error::invalid("volume layout", format!("{self:?}"), reason));
+        match *self {
+            Layout::Replica { sets, replica } if sets == 0 || replica < 2 => {
+                bad("needs at least one set of at least 2 bricks")
+            }
+            Layout::Disperse { data, redundancy }
+                if redundancy == 0 || data == 0 || redundancy * 2 >= data + redundancy =>
+            {
+                bad("needs redundancy >= 1 and fewer than half the bricks")
+            }
+            Layout::Distribute { bricks: 0 } => bad("needs a brick"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What volume to create on a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterVolumeSpec {
+    /// Volume name; `None`: a unique one from `prefix`.
+    pub name: Option<String>,
+    /// Prefix of the generated name.
+    pub prefix: String,
+    /// Brick arrangement. Brick `i` goes to node `i % nodes + 1`, so every replica or
+    /// disperse set spans the nodes round-robin.
+    pub layout: Layout,
+    /// `gluster volume set` options, applied before the start.
+    pub options: Vec<(String, String)>,
+    /// Stops creation between steps once set (and undoes it).
+    pub interrupt: Option<Interrupt>,
+}
+
+impl ClusterVolumeSpec {
+    /// A volume with this layout.
+    pub fn new(layout: Layout) -> ClusterVolumeSpec {
+        ClusterVolumeSpec {
+            name: None,
+            prefix: DEFAULT_PREFIX.to_string(),
+            layout,
+            options: Vec::new(),
+            interrupt: None,
+        }
+    }
+
+    /// One replica set of `replica` bricks.
+    pub fn replica(replica: usize) -> ClusterVolumeSpec {
+        Self::new(Layout::Replica { sets: 1, replica })
+    }
+
+    /// `sets` x `replica` distributed-replicated.
+    pub fn distributed_replica(sets: usize, replica: usize) -> ClusterVolumeSpec {
+        Self::new(Layout::Replica { sets, replica })
+    }
+
+    /// Disperse `data + redundancy`.
+    pub fn disperse(data: usize, redundancy: usize) -> ClusterVolumeSpec {
+        Self::new(Layout::Disperse { data, redundancy })
+    }
+
+    /// Exact name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Prefix for the generated name.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Adds a `gluster volume set` option.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.push((key.into(), value.into()));
+        self
+    }
+
+    /// Stops creation between steps once `interrupt` is set.
+    pub fn interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+}
+
+/// One brick of a cluster volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterBrick {
+    /// Node (1-based) serving it.
+    pub node: usize,
+    /// `IP:PATH` as registered with glusterd.
+    pub spec: String,
+    /// Brick directory (a host directory: readable from here).
+    pub path: PathBuf,
+}
+
+/// Heal state of one brick (`gluster volume heal VOL info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealEntry {
+    /// `IP:PATH`.
+    pub brick: String,
+    /// `Connected`, or why not.
+    pub status: String,
+    /// Entries pending heal (`None` when the brick is not reachable).
+    pub entries: Option<u64>,
+}
+
+/// A started volume on a [`Cluster`]; dropping it (or [`ClusterVolume::destroy`]) stops
+/// and deletes it and removes its brick directories.
+#[derive(Debug)]
+pub struct ClusterVolume {
+    cluster: Cluster,
+    name: String,
+    layout: Layout,
+    bricks: Vec<ClusterBrick>,
+    created: bool,
+    done: bool,
+}
+
+impl Cluster {
+    /// Creates and starts a volume across the nodes (see [`ClusterVolumeSpec`]); waits
+    /// until every brick is online. On failure what was made is removed.
+    pub fn create_volume(&self, spec: ClusterVolumeSpec) -> Result<ClusterVolume> {
+        spec.layout.validate()?;
+        let name = match &spec.name {
+            Some(n) => n.clone(),
+            None => unique_name(&spec.prefix)?,
+        };
+        validate_volume_name(&name)?;
+        let nodes = self.nodes();
+        if nodes.is_empty() {
+            return Err(Error::invalid("cluster", self.name(), "has no nodes"));
+        }
+        let bricks: Vec<ClusterBrick> = (0..spec.layout.bricks())
+            .map(|i| {
+                let n = &nodes[i % nodes.len()];
+                let path = n.brick_root().join(format!("{name}-b{i}"));
+                ClusterBrick {
+                    node: n.index,
+                    spec: format!("{}:{}", n.ip, path.display()),
+                    path,
+                }
+            })
+            .collect();
+        for b in &bricks {
+            crate::volume::validate_brick_path(&b.path)?;
+            if b.path.exists() {
+                return Err(Error::invalid(
+                    "brick",
+                    b.path.to_string_lossy(),
+                    "exists already (left untouched)",
+                ));
+            }
+        }
+        let mut vol = ClusterVolume {
+            cluster: self.clone(),
+            name,
+            layout: spec.layout,
+            bricks,
+            created: false,
+            done: false,
+        };
+        let interrupt = spec.interrupt.clone().unwrap_or_default();
+        match vol.bring_up(&spec.options, &interrupt) {
+            Ok(()) => Ok(vol),
+            Err(e) => {
+                if let Err(undo) = vol.teardown() {
+                    eprintln!(
+                        "glusterrs-cluster: rollback of volume {} incomplete: {undo}",
+                        vol.name
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl ClusterVolume {
+    fn bring_up(&mut self, options: &[(String, String)], interrupt: &Interrupt) -> Result<()> {
+        let name = self.name.clone();
+        interrupt.check(|| format!("creating volume {name}"))?;
+        for b in &self.bricks {
+            fs::create_dir(&b.path).map_err(|e| Error::io("create dir", &b.path, e))?;
+        }
+        let mut args: Vec<String> = vec!["volume".into(), "create".into(), name.clone()];
+        args.extend(self.layout.create_args());
+        args.extend(self.bricks.iter().map(|b| b.spec.clone()));
+        // Bricks on the root partition, and several bricks of one set on one node.
+        args.push("force".into());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let res = self.cluster.gluster_any(&argv);
+        self.created = res.is_ok() || self.exists();
+        res?;
+        for (k, v) in options {
+            interrupt.check(|| format!("setting {k} on volume {name}"))?;
+            self.set_option(k, v)?;
+        }
+        interrupt.check(|| format!("starting volume {name}"))?;
+        self.cluster.gluster_any(&["volume", "start", &name])?;
+        self.wait_online()
+    }
+
+    fn exists(&self) -> bool {
+        self.cluster
+            .gluster_any(&["volume", "list"])
+            .is_ok_and(|o| o.stdout.lines().any(|l| l.trim() == self.name))
+    }
+
+    /// Volume name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Brick arrangement.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Bricks in creation order.
+    pub fn bricks(&self) -> &[ClusterBrick] {
+        &self.bricks
+    }
+
+    /// The cluster the volume lives on.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// `gluster volume set NAME KEY VALUE`.
+    pub fn set_option(&self, key: &str, value: &str) -> Result<()> {
+        if key.is_empty() || value.is_empty() || format!("{key}{value}").contains(['`', ' ']) {
+            return Err(Error::invalid(
+                "volume option",
+                format!("{key}={value}"),
+                "must be non-empty, without whitespace or '`'",
+            ));
+        }
+        self.cluster
+            .gluster_any(&["volume", "set", &self.name, key, value])
+            .map(drop)
+    }
+
+    /// `(brick spec, online)` for every brick, as the pool sees it.
+    pub fn brick_status(&self) -> Result<Vec<(String, bool)>> {
+        let out = self
+            .cluster
+            .gluster_any(&["volume", "status", &self.name, "--xml"])?
+            .stdout;
+        let mut online: BTreeMap<String, bool> = BTreeMap::new();
+        for node in xml::elements(&out, "node") {
+            let host = xml::first(node, "hostname").unwrap_or_default();
+            let path = xml::first(node, "path").unwrap_or_default();
+            let up = xml::first(node, "status").as_deref() == Some("1")
+                && xml::first(node, "port").is_some_and(|p| p != "N/A" && p != "0");
+            online.insert(format!("{host}:{path}"), up);
+        }
+        Ok(self
+            .bricks
+            .iter()
+            .map(|b| {
+                (
+                    b.spec.clone(),
+                    online.get(&b.spec).copied().unwrap_or(false),
+                )
+            })
+            .collect())
+    }
+
+    /// Waits until every brick is online (after a node came back, glusterd starts its
+    /// bricks itself).
+    pub fn wait_online(&self) -> Result<()> {
+        wait_ok(
+            &format!("all bricks of volume {} to come online", self.name),
+            ONLINE_TIMEOUT,
+            || match self.brick_status() {
+                Ok(st) if st.iter().all(|(_, up)| *up) => Ok(()),
+                Ok(st) => Err(format!(
+                    "offline: {}",
+                    st.iter()
+                        .filter(|(_, up)| !up)
+                        .map(|(b, _)| b.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Err(e) => Err(e.to_string()),
+            },
+        )
+    }
+
+    /// `gluster volume heal NAME info`, per brick.
+    pub fn heal_info(&self) -> Result<Vec<HealEntry>> {
+        let out = self
+            .cluster
+            .gluster_any(&["volume", "heal", &self.name, "info"])?
+            .stdout;
+        Ok(parse_heal_info(&out))
+    }
+
+    /// Triggers an index heal and waits until every brick is connected with no entry
+    /// pending.
+    pub fn wait_healed(&self, timeout: Duration) -> Result<()> {
+        let mut kicked = std::time::Instant::now() - Duration::from_secs(60);
+        wait_ok(
+            &format!("self-heal of volume {}", self.name),
+            timeout,
+            || {
+                if kicked.elapsed() > Duration::from_secs(5) {
+                    let _ = self.cluster.gluster_any(&["volume", "heal", &self.name]);
+                    kicked = std::time::Instant::now();
+                }
+                let info = self.heal_info().map_err(|e| e.to_string())?;
+                let done = info.len() == self.bricks.len()
+                    && info
+                        .iter()
+                        .all(|h| h.status == "Connected" && h.entries == Some(0));
+                if done {
+                    Ok(())
+                } else {
+                    Err(format!("{info:?}"))
+                }
+            },
+        )
+    }
+
+    /// Replicated layouts: every file (outside `.glusterfs`) has the same bytes on every
+    /// brick of its replica set. Returns how many files were compared; the error names
+    /// the first difference.
+    pub fn compare_replicas(&self) -> Result<usize> {
+        let set = self.layout.set_size();
+        if !matches!(self.layout, Layout::Replica { .. }) {
+            return Err(Error::invalid(
+                "volume layout",
+                format!("{:?}", self.layout),
+                "compare_replicas needs a replicated volume",
+            ));
+        }
+        let mut compared = 0;
+        for group in self.bricks.chunks(set) {
+            let lists: Vec<BTreeMap<PathBuf, u64>> = group
+                .iter()
+                .map(|b| brick_files(&b.path))
+                .collect::<Result<_>>()?;
+            for (b, l) in group.iter().zip(&lists).skip(1) {
+                if l.keys().ne(lists[0].keys()) {
+                    return Err(mismatch(format!(
+                        "brick {} holds {:?}, brick {} holds {:?}",
+                        group[0].spec,
+                        lists[0].keys().collect::<Vec<_>>(),
+                        b.spec,
+                        l.keys().collect::<Vec<_>>()
+                    )));
+                }
+            }
+            for rel in lists[0].keys() {
+                let first = group[0].path.join(rel);
+                for b in &group[1..] {
+                    let other = b.path.join(rel);
+                    if let Some(at) = first_difference(&first, &other)? {
+                        return Err(mismatch(format!(
+                            "{} and {} differ (first at byte {at})",
+                            first.display(),
+                            other.display()
+                        )));
+                    }
+                }
+                compared += 1;
+            }
+        }
+        Ok(compared)
+    }
+
+    /// Dispersed layouts: every file's fragment has the same size and the same
+    /// `trusted.ec.version` / `trusted.ec.size` on every brick (what a healed fragment
+    /// must agree on; the fragments' bytes differ by design). Returns the files checked.
+    pub fn compare_fragments(&self) -> Result<usize> {
+        if !matches!(self.layout, Layout::Disperse { .. }) {
+            return Err(Error::invalid(
+                "volume layout",
+                format!("{:?}", self.layout),
+                "compare_fragments needs a dispersed volume",
+            ));
+        }
+        let lists: Vec<BTreeMap<PathBuf, u64>> = self
+            .bricks
+            .iter()
+            .map(|b| brick_files(&b.path))
+            .collect::<Result<_>>()?;
+        let mut checked = 0;
+        for rel in lists[0].keys() {
+            let mut seen: Option<(u64, String)> = None;
+            for (b, l) in self.bricks.iter().zip(&lists) {
+                let Some(len) = l.get(rel) else {
+                    return Err(mismatch(format!("{} lacks {}", b.spec, rel.display())));
+                };
+                let p = b.path.join(rel);
+                let attrs = format!(
+                    "version {} size {}",
+                    xattr_hex(&p, "trusted.ec.version")?,
+                    xattr_hex(&p, "trusted.ec.size")?
+                );
+                match &seen {
+                    None => seen = Some((*len, attrs)),
+                    Some((l0, a0)) if (l0, a0) != (len, &attrs) => {
+                        return Err(mismatch(format!(
+                            "{}: fragment {} bytes, {a0} on {}, but {len} bytes, {attrs} on {}",
+                            rel.display(),
+                            l0,
+                            self.bricks[0].spec,
+                            b.spec
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            checked += 1;
+        }
+        Ok(checked)
+    }
+
+    /// Stops and deletes the volume, removes its brick directories.
+    pub fn destroy(mut self) -> Result<()> {
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        if self.cluster.is_torn_down() {
+            return Ok(()); // everything went with the cluster
+        }
+        let mut first_err = None;
+        if self.created {
+            match self
+                .cluster
+                .gluster_any(&["volume", "stop", &self.name, "force"])
+            {
+                Err(Error::Command { detail, .. })
+                    if detail.contains("is not in the started state") => {}
+                Err(e) => first_err = Some(e),
+                Ok(_) => {}
+            }
+            if let Err(e) = self.cluster.gluster_any(&["volume", "delete", &self.name]) {
+                first_err.get_or_insert(e);
+            }
+        }
+        for b in &self.bricks {
+            if let Err(e) = fs::remove_dir_all(&b.path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    first_err.get_or_insert(Error::io("remove dir", &b.path, e));
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for ClusterVolume {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            eprintln!(
+                "glusterrs-cluster: cleanup of volume {} failed: {e}",
+                self.name
+            );
+        }
+    }
+}
+
+fn mismatch(detail: String) -> Error {
+    Error::Parse {
+        command: "comparing bricks".into(),
+        detail,
+    }
+}
+
+/// Regular files of a brick outside its `.glusterfs*` bookkeeping, relative path -> size.
+pub fn brick_files(brick: &Path) -> Result<BTreeMap<PathBuf, u64>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, u64>) -> Result<()> {
+        for e in fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))? {
+            let e = e.map_err(|e| Error::io("read dir", dir, e))?;
+            let p = e.path();
+            if dir == root && e.file_name().to_string_lossy().starts_with(".glusterfs") {
+                continue;
+            }
+            let t = e.file_type().map_err(|e| Error::io("stat", &p, e))?;
+            if t.is_dir() {
+                walk(root, &p, out)?;
+            } else if t.is_file() {
+                let len = e.metadata().map_err(|e| Error::io("stat", &p, e))?.len();
+                out.insert(p.strip_prefix(root).unwrap_or(&p).to_path_buf(), len);
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(brick, brick, &mut out)?;
+    Ok(out)
+}
+
+/// Offset of the first byte where two files differ (a length difference counts), `None`
+/// when they are equal.
+fn first_difference(a: &Path, b: &Path) -> Result<Option<u64>> {
+    let mut fa = fs::File::open(a).map_err(|e| Error::io("open", a, e))?;
+    let mut fb = fs::File::open(b).map_err(|e| Error::io("open", b, e))?;
+    let mut ba = vec![0u8; 1 << 20];
+    let mut bb = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    loop {
+        let na = read_full(&mut fa, &mut ba).map_err(|e| Error::io("read", a, e))?;
+        let nb = read_full(&mut fb, &mut bb).map_err(|e| Error::io("read", b, e))?;
+        let n = na.min(nb);
+        if let Some(i) = (0..n).find(|&i| ba[i] != bb[i]) {
+            return Ok(Some(at + i as u64));
+        }
+        if na != nb {
+            return Ok(Some(at + n as u64));
+        }
+        if na == 0 {
+            return Ok(None);
+        }
+        at += na as u64;
+    }
+}
+
+fn read_full(f: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            m => n += m,
+        }
+    }
+    Ok(n)
+}
+
+/// An extended attribute as hex (`getfattr -e hex`), `-` when absent.
+fn xattr_hex(path: &Path, name: &str) -> Result<String> {
+    let out = Cmd::new("getfattr")
+        .args(["--absolute-names", "-e", "hex", "-n", name])
+        .arg(path)
+        .timeout(Duration::from_secs(10))
+        .output()?;
+    Ok(out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or("-")
+        .to_string())
+}
+
+/// Parses `gluster volume heal VOL info`: `Brick H:P`, entries, `Status: ...`,
+/// `Number of entries: N|-` per brick.
+pub(crate) fn parse_heal_info(text: &str) -> Vec<HealEntry> {
+    let mut out: Vec<HealEntry> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(b) = line.strip_prefix("Brick ") {
+            out.push(HealEntry {
+                brick: b.to_string(),
+                status: String::new(),
+                entries: None,
+            });
+        } else if let (Some(s), Some(last)) = (line.strip_prefix("Status: "), out.last_mut()) {
+            last.status = s.to_string();
+        } else if let (Some(n), Some(last)) =
+            (line.strip_prefix("Number of entries: "), out.last_mut())
+        {
+            last.entries = n.trim().parse().ok();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heal_info_parses() {
+        let text = "Brick 10.0.0.11:/b/x-b0\n/f1\nStatus: Connected\nNumber of entries: 1\n\n\
+                    Brick 10.0.0.12:/b/x-b1\nStatus: Transport endpoint is not connected\n\
+                    Number of entries: -\n";
+        let h = parse_heal_info(text);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].entries, Some(1));
+        assert_eq!(h[0].status, "Connected");
+        assert_eq!(h[1].entries, None);
+        assert!(h[1].status.contains("not connected"));
+    }
+
+    #[test]
+    fn layouts() {
+        assert_eq!(
+            Layout::Replica {
+                sets: 2,
+                replica: 3
+            }
+            .bricks(),
+            6
+        );
+        assert_eq!(
+            Layout::Disperse {
+                data: 4,
+                redundancy: 2
+            }
+            .create_args(),
+            ["disperse", "6", "redundancy", "2"]
+        );
+        assert!(Layout::Disperse {
+            data: 2,
+            redundancy: 2
+        }
+        .validate()
+        .is_err());
+        assert!(Layout::Replica {
+            sets: 1,
+            replica: 1
+        }
+        .validate()
+        .is_err());
+    }
+}
