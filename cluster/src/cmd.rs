@@ -331,17 +331,13 @@ pub(crate) fn wait_ok<T>(
     mut probe: impl FnMut() -> std::result::Result<T, String>,
 ) -> Result<T> {
     let mut last = String::new();
-    wait_for(
-        String::new,
-        timeout,
-        || match probe() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                last = e;
-                None
-            }
-        },
-    )
+    wait_for(String::new, timeout, || match probe() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            last = e;
+            None
+        }
+    })
     .map_err(|_| Error::Timeout {
         what: format!("{what} (last: {last})"),
         timeout,

@@ -798,28 +798,40 @@ impl Cluster {
         Ok(())
     }
 
-    /// Waits until node `k` sees every other node as a connected member of the pool.
+    /// Waits until node `k` sees every other running node (glusterd up, link up) as a
+    /// connected member of the pool.
     pub fn wait_peers(&self, k: usize) -> Result<()> {
-        let want = self.nodes().len() - 1;
         wait_ok(
-            &format!("node n{k} to see {want} connected peers"),
+            &format!("node n{k} to see its running peers connected"),
             PEER_TIMEOUT,
             || {
+                let want: Vec<String> = self
+                    .nodes()
+                    .iter()
+                    .filter(|n| {
+                        n.index != k
+                            && self.glusterd_pid(n.index).is_some()
+                            && self.link_is_up(n.index)
+                    })
+                    .map(|n| n.ip.to_string())
+                    .collect();
                 let out = self
                     .gluster_on(k, &["peer", "status", "--xml"])
                     .map_err(|e| e.to_string())?;
-                let peers = xml::elements(&out, "peer");
-                let good = peers
+                let connected: Vec<String> = xml::elements(&out, "peer")
                     .iter()
                     .filter(|p| {
                         xml::first(p, "connected").as_deref() == Some("1")
                             && xml::first(p, "stateStr").as_deref() == Some("Peer in Cluster")
                     })
-                    .count();
-                if good == want {
+                    .filter_map(|p| xml::first(p, "hostname"))
+                    .collect();
+                let missing: Vec<&String> =
+                    want.iter().filter(|ip| !connected.contains(ip)).collect();
+                if missing.is_empty() {
                     Ok(())
                 } else {
-                    Err(format!("{good} of {} connected", peers.len()))
+                    Err(format!("not connected: {missing:?}"))
                 }
             },
         )

@@ -252,8 +252,9 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
         Some(p) => gfapi::Volume::volfile(spec.volume.clone(), p),
         None => gfapi::Volume::new(spec.volume.clone()),
     };
-    for s in &spec.servers {
-        v = v.transport_server(s.transport, s.host.clone(), s.port);
+    let probe = crate::server_order::probe_timeout(spec.io_timeout);
+    for s in crate::server_order::reachable_first(&spec.servers, probe) {
+        v = v.transport_server(s.transport, s.host, s.port);
     }
     if spec.io_timeout > 0 {
         // A hung server is dropped up to 2 ping-timeouts after it stops
@@ -262,6 +263,11 @@ fn connect(spec: &ConnSpec) -> Result<Fs, EngineError> {
         // glusterrs-cluster's volfiles.
         let ping = (spec.io_timeout * 2 / 5).max(1);
         v = v.xlator_option("*-client-*", "ping-timeout", ping.to_string());
+        // A brick host that does not answer at all (down, cut off) otherwise holds
+        // the connect for the kernel's SYN retries (~2 min), and the replicate or
+        // disperse translator waits to hear from every brick before the graph
+        // comes up: bound the connect (and unacknowledged sends) the same way.
+        v = v.xlator_option("*-client-*", "transport.tcp-user-timeout", ping.to_string());
         // A server that accepts but never answers: give up connecting in
         // time for the whole failure to stay within io_timeout.
         let bound = Duration::from_secs(u64::from(spec.io_timeout)).mul_f64(0.8);

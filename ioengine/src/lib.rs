@@ -14,8 +14,11 @@
 //! * [`engine`]: connections, layout, open/close, async/sync I/O.
 //! * [`rpc_bypass`]: `posix=DIR`, the brick opened in-process
 //!   (`gfapi::Volume::posix`).
+//! * [`server_order`]: volfile servers that answer go first (failover past an
+//!   unreachable one).
 
 pub mod engine;
 pub mod fio;
 pub mod options;
 pub mod rpc_bypass;
+pub mod server_order;
