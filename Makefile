@@ -5,7 +5,8 @@
 #
 # Knobs: TEST_THREADS (default 2), STALE_PREFIXES (name prefixes of volumes whose
 # creating process died, removed before tests and benchmarks; default "grs gbench"), BENCH_ARGS (extra arguments for `glusterrs-bench run`), CLIENTS (hosts
-# running `fio --server`, for bench-clients), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
+# running `fio --server`, for bench-clients; unset: CLIENT_NS namespaces on a 3-node
+# namespace cluster), CLUSTER (bench on an N-node namespace cluster), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
 # TMPFS_DIR (bench-peers), PREFIX/DESTDIR for install.
 
 SHELL := /bin/bash
@@ -29,6 +30,8 @@ BENCH_ARGS   ?=
 FAULT_SUMMARY := echo; echo "== fault suite summary =="; \
   cat target/tmp/fault-suite-summary.txt 2>/dev/null || echo "(no fault suite ran)"
 CLIENTS      ?=
+CLIENT_NS    ?= 2
+CLUSTER      ?=
 PEER_SETUPS  ?= base,fuse,bypass,bypass-custom,rpc-bypass,gfapi,gfapi_async,qemu
 PEER_JOBS    ?= jobs/seq-read.fio jobs/rand-read-4k.fio jobs/one-block.fio
 PEER_SIZE    ?= 256m
@@ -45,7 +48,7 @@ BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.15
 
 .PHONY: deps deps-bench build test glusterd cleanup-stale install bench bench-smoke bench-baseline bench-peers bench-clients \
-        faults clippy fmt fmt-check clean
+        faults cluster-faults clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
 deps:
@@ -81,9 +84,10 @@ install: build
 	install -D -m 0755 $(ENGINE) $(DESTDIR)$(LIBDIR)/libglusterrs.so
 	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
-## bench: the seed job on all seven setups and the qemu peer (results/<run>/, results/latest)
+## bench: the seed job on all seven setups and the qemu peer (results/<run>/, results/latest);
+## CLUSTER=N: on a replica-N volume of an N-node cluster in network namespaces instead
 bench: build deps-bench glusterd cleanup-stale
-	$(BENCH) run $(BENCH_ARGS)
+	$(BENCH) run $(if $(CLUSTER),--nodes $(CLUSTER) --replica $(CLUSTER)) $(BENCH_ARGS)
 
 ## bench-smoke: the CI performance gate: a few-minute profile whose ratios to base are
 ## judged against results/baseline (recorded with the same profile by bench-baseline).
@@ -108,12 +112,15 @@ bench-baseline: build glusterd cleanup-stale
 	$(BENCH) run --name baseline --repeat $(BASELINE_REPEAT) $(SMOKE_PROFILE) $(BENCH_ARGS)
 	@echo "bench-baseline: results/baseline recorded; review results/baseline/summary.md and commit it"
 
-## bench-clients: drive load from several machines through fio's client/server mode
+## bench-clients: drive load from several machines through fio's client/server mode;
+## without CLIENTS, from CLIENT_NS (default 2) namespaces running `fio --server`
+## against a replica-3 volume of a 3-node namespace cluster on this machine
 bench-clients: build glusterd cleanup-stale
-	if [ -z "$(CLIENTS)" ]; then \
-	  echo "bench-clients: set CLIENTS=host1,host2 (each running 'fio --server')" >&2; exit 2; \
+	if [ -n "$(CLIENTS)" ]; then \
+	  $(BENCH) run --clients $(CLIENTS) $(BENCH_ARGS); \
+	else \
+	  $(BENCH) run --nodes 3 --replica 3 --client-namespaces $(CLIENT_NS) $(BENCH_ARGS); \
 	fi
-	$(BENCH) run --clients $(CLIENTS) $(BENCH_ARGS)
 
 ## bench-peers: libglusterrs against fio's gfapi engines, QEMU's gluster driver,
 ## FUSE and the brick itself (issue 7), on a disk brick and a tmpfs brick, plus
@@ -135,6 +142,14 @@ faults: build glusterd cleanup-stale
 	st=0; GLUSTERRS_FAULTS=long $(CARGO) test --release --workspace --no-fail-fast \
 	  -- --include-ignored --test-threads=1 fault || st=$$?; \
 	  $(FAULT_SUMMARY); exit $$st
+
+## cluster-faults: the engine against a 3-node GlusterFS cluster in network namespaces
+## (glusterrs-cluster), slow cases included: failover, node killed or cut off mid-run on
+## replica 3 and disperse 4+2, self-heal checked on the bricks, quorum lost
+cluster-faults: deps glusterd cleanup-stale
+	$(CARGO) build --workspace
+	$(CARGO) test -p glusterrs-cluster --test multinode
+	$(CARGO) test -p glusterrs --test multinode -- --include-ignored --test-threads=1 --nocapture
 
 ## clippy: lints as CI runs them
 clippy: deps

@@ -30,14 +30,20 @@ pub struct VolumePlan {
     pub brick_root: PathBuf,
     pub bricks: u32,
     pub replica: Option<u32>,
+    /// Disperse set (bricks, redundancy) instead of replication.
+    pub disperse: Option<(u32, u32)>,
     pub options: Vec<(String, String)>,
 }
 
 pub struct CreatedVolume {
     pub name: String,
-    /// Host name the bricks are registered with.
+    /// Host name the bricks are registered with (the first brick's).
     pub host: String,
     pub bricks: Vec<PathBuf>,
+    /// Host of each brick when they differ (a multi-node cluster); empty: all `host`.
+    pub brick_hosts: Vec<String>,
+    /// The volfile server clients use, when not this machine's glusterd.
+    pub server: Option<String>,
     pub cleanup: Cleanup,
 }
 
@@ -94,6 +100,9 @@ impl ClusterOps for GlusterCluster {
     }
 
     fn create_volume(&self, plan: &VolumePlan) -> Result<CreatedVolume> {
+        if plan.disperse.is_some() {
+            bail!("a dispersed volume needs several nodes: give --nodes");
+        }
         let mut spec = gc::VolumeSpec::new()
             .interrupt(self.interrupt.clone())
             .prefix(VOLUME_PREFIX)
@@ -113,6 +122,8 @@ impl ClusterOps for GlusterCluster {
             name: vol.name().to_string(),
             host: vol.brick_host().to_string(),
             bricks: vol.bricks().to_vec(),
+            brick_hosts: Vec::new(),
+            server: None,
             cleanup: Box::new(move || vol.destroy().context("destroying the volume")),
         })
     }

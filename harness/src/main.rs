@@ -8,6 +8,7 @@ mod cpuacct;
 mod export;
 mod fio;
 mod jobfile;
+mod netns_cluster;
 mod peers;
 mod plot;
 mod qemu;

@@ -59,6 +59,23 @@ pub struct RunArgs {
     /// Replica count of the local volume (bricks must be a multiple).
     #[arg(long)]
     pub replica: Option<u32>,
+    /// Make the volume on a cluster of this many GlusterFS nodes brought up on
+    /// this machine (network namespaces, one glusterd each; removed at the end),
+    /// e.g. `--nodes 3 --replica 3`. --bricks defaults to the replica count or
+    /// the disperse count.
+    #[arg(long, conflicts_with = "server")]
+    pub nodes: Option<u32>,
+    /// With --nodes: a dispersed volume of this many bricks (e.g. 6).
+    #[arg(long, requires = "nodes", conflicts_with = "replica")]
+    pub disperse: Option<u32>,
+    /// Redundancy of the dispersed volume [default: a third of --disperse].
+    #[arg(long, requires = "disperse")]
+    pub redundancy: Option<u32>,
+    /// With --nodes: this many more namespaces on the cluster's bridge each run
+    /// `fio --server`, and the jobs run from them in fio's client/server mode
+    /// (as --clients does with real hosts).
+    #[arg(long, requires = "nodes", conflicts_with = "clients")]
+    pub client_namespaces: Option<u32>,
     /// Use an existing cluster at host[:port]: creates no volume, starts no glusterd.
     #[arg(long)]
     pub server: Option<String>,
@@ -513,6 +530,56 @@ fn workdir_tag(run_name: &str) -> String {
     }
 }
 
+/// Why rpc-bypass does not apply to a volume on --nodes.
+const NODES_NO_POSIX: &str = "the bricks are on the cluster's nodes (other hosts): \
+    rpc-bypass opens a brick of the client's own machine in-process";
+
+/// Bricks of the volume to create: --bricks, raised to the replica or
+/// disperse count on a --nodes cluster.
+fn cluster_brick_count(args: &RunArgs) -> u32 {
+    match (args.nodes, args.disperse, args.replica) {
+        (Some(_), Some(d), _) => d,
+        (Some(_), None, Some(r)) => args.bricks.max(r),
+        _ => args.bricks,
+    }
+}
+
+/// --nodes: checks, then brings the cluster up (its teardown on `td`) and,
+/// with --client-namespaces, starts the fio servers and points --clients at them.
+fn bring_up_nodes(
+    args: &mut RunArgs,
+    run_dir: &Path,
+    td: &mut Teardown,
+) -> Result<Option<crate::netns_cluster::NetnsCluster>> {
+    let Some(nodes) = args.nodes else {
+        return Ok(None);
+    };
+    if nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    if let Some(d) = args.disperse {
+        let r = args.redundancy.unwrap_or(d / 3);
+        if r == 0 || 2 * r >= d {
+            bail!("--disperse {d} --redundancy {r}: redundancy must be at least 1 and below half the bricks");
+        }
+    }
+    let nc = crate::netns_cluster::NetnsCluster::up(
+        nodes,
+        glusterrs_cluster::Interrupt::from_flag(sys::interrupt_flag()),
+    )?;
+    let c = nc.cluster.clone();
+    td.push(format!("bring down cluster {}", c.name()), move || {
+        c.down().context("bringing the cluster down")
+    });
+    if let Some(n) = args.client_namespaces {
+        if n == 0 {
+            bail!("--client-namespaces must be at least 1");
+        }
+        args.clients = nc.start_fio_servers(n, &args.fio, &run_dir.join("raw"))?;
+    }
+    Ok(Some(nc))
+}
+
 fn bring_up(
     args: &RunArgs,
     ops: &dyn ClusterOps,
@@ -570,15 +637,13 @@ fn bring_up(
             "existing cluster {server}, volume {volume}: nothing created on it"
         ));
     } else {
+        let brick_count = cluster_brick_count(args);
         if args.bricks == 0 {
             bail!("--bricks must be at least 1");
         }
         if let Some(r) = args.replica {
-            if r < 2 || args.bricks % r != 0 {
-                bail!(
-                    "--replica {r} needs --bricks a multiple of {r} (got {})",
-                    args.bricks
-                );
+            if r < 2 || brick_count % r != 0 {
+                bail!("--replica {r} needs --bricks a multiple of {r} (got {brick_count})");
             }
         }
         if let Some(stop) = ops.ensure_glusterd()? {
@@ -595,8 +660,9 @@ fn bring_up(
         let plan = VolumePlan {
             name: args.volume.clone(),
             brick_root: workdir.clone(),
-            bricks: args.bricks,
+            bricks: brick_count,
             replica: args.replica,
+            disperse: args.disperse.map(|d| (d, args.redundancy.unwrap_or(d / 3))),
             options: opts.clone(),
         };
         let created = ops.create_volume(&plan)?;
@@ -605,35 +671,39 @@ fn bring_up(
         sys::check_interrupted()?;
         let host = created.host.clone();
         brick_paths = created.bricks.clone();
-        server_host = if args.clients.is_empty() {
-            "localhost".to_string()
-        } else {
-            host.clone()
+        server_host = match &created.server {
+            Some(s) => s.clone(),
+            None if args.clients.is_empty() => "localhost".to_string(),
+            None => host.clone(),
         };
         port = 24007;
         server = format!("{server_host}:{port}");
+        let host_of = |i: usize| created.brick_hosts.get(i).unwrap_or(&host).clone();
         bricks = brick_paths
             .iter()
-            .map(|b| format!("{host}:{}", b.display()))
+            .enumerate()
+            .map(|(i, b)| format!("{}:{}", host_of(i), b.display()))
             .collect();
         brick_specs = brick_paths
             .iter()
-            .map(|b| (host.clone(), b.clone()))
+            .enumerate()
+            .map(|(i, b)| (host_of(i), b.clone()))
             .collect();
         volume_options = opts.into_iter().collect();
         base_dir = Ok(brick_paths[0].clone());
-        if args.bricks > 1 {
+        if brick_count > 1 {
             let d = workdir.join("base");
             std::fs::create_dir_all(&d)?;
-            let why = if args.replica == Some(args.bricks) {
+            let why = if args.nodes.is_some() {
+                "the bricks are on the cluster's nodes"
+            } else if args.replica == Some(brick_count) {
                 "writing one replica's brick directly would split the replicas"
             } else {
                 "no single brick holds every file"
             };
             notes.push(format!(
-                "base uses a plain directory {} with the same job files ({} bricks: {why})",
+                "base uses a plain directory {} with the same job files ({brick_count} bricks: {why})",
                 d.display(),
-                args.bricks
             ));
             base_dir = Ok(d);
         }
@@ -674,6 +744,7 @@ fn bring_up(
         Err(e) => Err(format!("no client volfile: {e:#}")),
     };
     let posix_brick = match (args.server.is_some(), brick_paths.len(), args.replica) {
+        _ if args.nodes.is_some() => Err(NODES_NO_POSIX.to_string()),
         (true, _, _) => args.brick_dir.clone().ok_or_else(|| {
             "needs --brick-dir (a local brick of the volume) with --server".to_string()
         }),
@@ -686,6 +757,7 @@ fn bring_up(
     // rpc-bypass writes the brick only while no brick process serves it:
     // the harness stops its own single-brick volume around such runs.
     let posix_writes = match (args.server.is_some(), brick_paths.len()) {
+        _ if args.nodes.is_some() => Err(NODES_NO_POSIX.to_string()),
         (true, _) => Err("the volume belongs to an existing cluster (--server): \
                           the harness does not stop it"
             .to_string()),
@@ -791,18 +863,35 @@ pub fn run(args: RunArgs) -> Result<i32> {
         cpu,
         bricks: Vec::new(),
     };
-    let ops = GlusterCluster {
+    let gluster_ops = GlusterCluster {
         remote_host: args
             .server
             .as_ref()
             .map(|s| s.rsplit_once(':').map_or(s.clone(), |(h, _)| h.to_string())),
         interrupt: glusterrs_cluster::Interrupt::from_flag(sys::interrupt_flag()),
     };
+    let mut nodes_args = args.clone();
+    let nodes = match bring_up_nodes(&mut nodes_args, &run_dir, &mut td) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = td.run();
+            drop(ctx);
+            let _ = std::fs::remove_dir_all(&run_dir);
+            return Err(e);
+        }
+    };
+    let args = nodes_args;
+    let mut ctx = ctx;
+    ctx.args = args.clone();
+    let ops: &dyn ClusterOps = match &nodes {
+        Some(n) => n,
+        None => &gluster_ops,
+    };
     ctx.log(format!(
         "glusterrs-bench: run {run_name} -> {}",
         run_dir.display()
     ));
-    let up = match bring_up(&args, &ops, &run_name, &run_dir, &mut td) {
+    let up = match bring_up(&args, ops, &run_name, &run_dir, &mut td) {
         Ok(up) => up,
         Err(e) => {
             let teardown_errors = td.run();
@@ -887,7 +976,17 @@ pub fn run(args: RunArgs) -> Result<i32> {
             ));
         }
     }
-    let result = measure(&ctx, &ops, &jobs, &up, drop_caches, &mut rows, &mut info);
+    if let Some(n) = &nodes {
+        info.notes.push(n.describe());
+        if let Some(k) = args.client_namespaces {
+            info.notes.push(format!(
+                "fio client/server mode: fio --server in {k} client namespaces on the cluster's \
+                 bridge ({})",
+                args.clients.join(", ")
+            ));
+        }
+    }
+    let result = measure(&ctx, ops, &jobs, &up, drop_caches, &mut rows, &mut info);
     // Tear down before writing: the results do not depend on the cluster.
     ctx.pb.finish_and_clear();
     let teardown_errors = td.run();
@@ -1317,6 +1416,8 @@ mod bringup_tests {
                 name,
                 host: "vm".into(),
                 bricks,
+                brick_hosts: Vec::new(),
+                server: None,
                 cleanup: self.cleanup("volume"),
             })
         }
