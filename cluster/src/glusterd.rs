@@ -6,6 +6,11 @@ use crate::cmd::{wait_for, Cmd};
 use crate::error::{Error, Result};
 use crate::procfs::{pid_alive, pids_by_comm};
 
+/// Port glusterd serves volfiles on.
+pub const GLUSTERD_PORT: u16 = 24007;
+/// Host clients use to reach the local glusterd.
+pub const SERVER_HOST: &str = "localhost";
+
 /// How long glusterd may take to answer the CLI after it was started.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `stop` waits for glusterd to exit after SIGTERM.

@@ -21,6 +21,25 @@
 //! in brick paths or mountpoints, for instance) are refused with [`Error::Invalid`]
 //! before anything is created. Teardown removes only what this crate created.
 //!
+//! # Layout
+//!
+//! The modules form layers; each uses only the layers before it
+//! (`scripts/check-layout` checks that there is no cycle):
+//!
+//! 1. the plain pieces every layer shares: `error.rs`, `cmd.rs` (external commands
+//!    without a shell, with time limits; waiting; [`Interrupt`]), `procfs.rs` (processes
+//!    and mounts from /proc), `xml.rs` (`gluster --xml` answers), `names.rs` (what
+//!    gluster accepts as volume names, brick paths and options; [`unique_name`]);
+//! 2. the host's management daemon: `glusterd.rs` ([`Glusterd`], [`GLUSTERD_PORT`]);
+//! 3. volumes on it: `volume/` ([`Volume`]'s life in `mod.rs`, [`VolumeSpec`] in
+//!    `spec.rs`, the brick processes in `bricks.rs`);
+//! 4. what is made of a volume: `mount.rs` ([`FuseMount`], [`Volume::mount_fuse`]),
+//!    `volfile.rs` (the bypass setups' volfiles), and `stale.rs` ([`cleanup_stale`],
+//!    which undoes what crashed runs left of the layers below);
+//! 5. clusters of several nodes on this machine: `multinode/` (network and namespaces,
+//!    node processes, the trusted pool, bring-up and teardown, [`ClusterVolume`]s and
+//!    the checks after a fault; its `mod.rs` lists the files).
+//!
 //! ```no_run
 //! use glusterrs_cluster::{Glusterd, Volume, VolumeSpec};
 //!
@@ -37,37 +56,37 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod cluster_volume;
+// Layers, each using only those above it in this list (see "Layout" above):
+// the plain pieces every layer shares;
 mod cmd;
 mod error;
-mod glusterd;
-mod mount;
-mod multinode;
-mod netns;
+mod names;
 mod procfs;
+mod xml;
+// the host's glusterd;
+mod glusterd;
+// volumes on it;
+mod volume;
+// what is made of a volume, and cleaning up after crashed runs;
+mod mount;
 mod stale;
 mod volfile;
-mod volume;
-mod xml;
+// clusters of several nodes in namespaces, and their volumes.
+mod multinode;
 
-pub use cluster_volume::{
-    brick_files, ClusterBrick, ClusterVolume, ClusterVolumeSpec, HealEntry, Layout,
-};
 pub use cmd::Interrupt;
 pub use error::{Error, Result};
-pub use glusterd::{ensure_glusterd, Glusterd};
+pub use glusterd::{ensure_glusterd, Glusterd, GLUSTERD_PORT, SERVER_HOST};
 pub use mount::FuseMount;
 pub use multinode::{
-    cleanup_stale_clusters, list_clusters, state_file, ClientNs, Cluster, ClusterSpec, Node,
-    DEFAULT_ROOT, NODE_IFACE, STATE_DIR,
+    brick_files, cleanup_stale_clusters, list_clusters, state_file, ClientNs, Cluster,
+    ClusterBrick, ClusterSpec, ClusterVolume, ClusterVolumeSpec, HealEntry, Layout, Node, Subnet,
+    DEFAULT_ROOT, MAX_CLIENTS, MAX_NODES, NODE_IFACE, STATE_DIR,
 };
-pub use netns::{Subnet, MAX_CLIENTS, MAX_NODES};
-pub use stale::{cleanup_stale, parse_unique_name, CleanupReport};
+pub use names::{parse_unique_name, unique_name, DEFAULT_PREFIX};
+pub use stale::{cleanup_stale, CleanupReport};
 pub use volfile::{client_volfile, posix_volfile, Transport};
-pub use volume::{
-    brick_host, list_volumes, unique_name, volume_exists, BrickStatus, Volume, VolumeSpec,
-    DEFAULT_PREFIX, GLUSTERD_PORT, SERVER_HOST,
-};
+pub use volume::{brick_host, list_volumes, volume_exists, BrickStatus, Volume, VolumeSpec};
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::cmd::{wait_for, Cmd};
 use crate::error::{Error, Result};
+use crate::names::validate_volume_name;
 use crate::procfs::{is_mounted, pid_alive, pids_by_cmdline};
-use crate::volume::validate_volume_name;
+use crate::volume::Volume;
 
 /// Prefix of the mount directories and client logs this crate creates in the temp dir.
 pub(crate) const MOUNT_DIR_PREFIX: &str = "glusterrs-mnt-";
@@ -337,6 +338,13 @@ impl Drop for FuseMount {
                 self.path.display()
             );
         }
+    }
+}
+
+impl Volume {
+    /// Mounts the volume with FUSE on a fresh temp directory.
+    pub fn mount_fuse(&self) -> Result<FuseMount> {
+        FuseMount::mount(self.server_host(), self.name(), None)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::mount::{
     find_client_pid, wait_exit_or_term, CLIENT_LOG_DIR, CLIENT_LOG_SUFFIX, MOUNT_DIR_PREFIX,
 };
+use crate::names::parse_unique_name;
 use crate::procfs::{creator_alive, gluster_log_name, is_mounted, mounts, pid_alive};
 use crate::volume::{
     brick_socket, list_volumes, remove_brick_logs, remove_run_leftovers, OWNER_MARKER,
@@ -35,28 +36,6 @@ impl CleanupReport {
             && self.dirs.is_empty()
             && self.logs.is_empty()
     }
-}
-
-/// The (pid, counter, unix time) encoded in a name made by [`crate::unique_name`]: the name
-/// is `PREFIX[-MORE]-PID-COUNTER-TIME`.
-pub fn parse_unique_name(name: &str, prefix: &str) -> Option<(u32, u64, u64)> {
-    if !name.starts_with(prefix) {
-        return None;
-    }
-    let mut parts = name.rsplitn(4, '-');
-    let time = parts.next()?.parse().ok()?;
-    let counter = parts.next()?.parse().ok()?;
-    let pid = parts.next()?.parse().ok()?;
-    let head = parts.next()?;
-    // The prefix must be the whole head or a whole leading `-` part of it.
-    let whole = head == prefix
-        || head
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('-'));
-    if !whole {
-        return None;
-    }
-    Some((pid, counter, time))
 }
 
 /// Deletes volumes named `PREFIX[-MORE]-PID-COUNTER-TIME` (as
@@ -242,32 +221,4 @@ fn volume_sockets(vol: &str, bricks: &[PathBuf]) -> Vec<PathBuf> {
 /// True when `dir` holds this crate's owner marker naming `volume`.
 fn owned_by(dir: &Path, volume: &str) -> bool {
     fs::read_to_string(dir.join(OWNER_MARKER)).is_ok_and(|s| s.trim_end() == volume)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_unique_names() {
-        assert_eq!(
-            parse_unique_name("grs-12-3-1700000000", "grs"),
-            Some((12, 3, 1700000000))
-        );
-        assert_eq!(
-            parse_unique_name("grs-gfapi-12-3-1700000000", "grs"),
-            Some((12, 3, 1700000000))
-        );
-        assert_eq!(
-            parse_unique_name("grs-gfapi-12-3-1700000000", "grs-gfapi"),
-            Some((12, 3, 1700000000))
-        );
-        assert_eq!(parse_unique_name("grs-gfapi-exp", "grs"), None);
-        assert_eq!(parse_unique_name("tv", "grs"), None);
-        assert_eq!(parse_unique_name("other-12-3-1700000000", "grs"), None);
-        // The prefix must not reach into the numeric tail.
-        assert_eq!(parse_unique_name("grs-12-3-1700000000", "grs-12"), None);
-        assert_eq!(parse_unique_name("grs-x-3-1700000000", "grs"), None);
-        assert_eq!(parse_unique_name("grsfoo-1-3-1700000000", "grs"), None);
-    }
 }

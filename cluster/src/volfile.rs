@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::volume::validate_volume_name;
+use crate::names::validate_volume_name;
 
 /// Transport of a `protocol/client` xlator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
