@@ -45,7 +45,7 @@ BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.15
 
 .PHONY: deps deps-bench build test glusterd cleanup-stale install bench bench-smoke bench-baseline bench-peers bench-clients \
-        faults clippy fmt fmt-check clean
+        faults layout clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
 deps:
@@ -135,6 +135,11 @@ faults: build glusterd cleanup-stale
 	st=0; GLUSTERRS_FAULTS=long $(CARGO) test --release --workspace --no-fail-fast \
 	  -- --include-ignored --test-threads=1 fault || st=$$?; \
 	  $(FAULT_SUMMARY); exit $$st
+
+## layout: import cycles among each crate's modules and .rs files over 800 lines
+## (scripts/check-layout; fails only for the crates it lists as done)
+layout:
+	scripts/check-layout
 
 ## clippy: lints as CI runs them
 clippy: deps

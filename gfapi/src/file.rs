@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! [`File`]: an open gfapi file descriptor (`glfs_fd_t`).
+//! [`File`]: an open gfapi file descriptor (`glfs_fd_t`), and the [`Fs`]
+//! methods that open one ([`Fs::open`], [`Fs::create`]).
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -11,8 +12,9 @@ use std::sync::Arc;
 use crate::aio::{submit, CompletionQueue, FileOps};
 use crate::buf::{IoBuf, IoBufMut};
 use crate::error::{Error, Result};
-use crate::fs::{check, Fs, Stat};
+use crate::fs::{check, cpath, Fs};
 use crate::raw;
+use crate::stat::Stat;
 
 /// An open file on a volume, from [`Fs::open`] or [`Fs::create`].
 ///
@@ -49,6 +51,58 @@ pub struct File {
 unsafe impl Send for File {}
 // SAFETY: see Send.
 unsafe impl Sync for File {}
+
+impl Fs {
+    /// Open an existing file. `flags` are libc `O_*` flags (`O_RDONLY`,
+    /// `O_RDWR`, `O_DIRECT`, `O_SYNC`, ...). To create a file use
+    /// [`create`](Fs::create).
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// let f = fs.open("/data", libc::O_RDONLY | libc::O_DIRECT)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>, flags: i32) -> Result<File> {
+        let path = path.as_ref();
+        let c = cpath("glfs_open", path)?;
+        // SAFETY: raw is a live glfs_t (we hold a strong ref); c is a valid
+        // NUL-terminated string for the duration of the call.
+        let fd = unsafe { raw::glfs_open(self.raw(), c.as_ptr(), flags) };
+        self.opened("glfs_open", path, fd)
+    }
+
+    /// Create (or open, if it exists and `O_EXCL` is not given) a regular
+    /// file with permission bits `mode`. `flags` as for [`open`](Fs::open);
+    /// `O_CREAT` is implied.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// let f = fs.create("/new", libc::O_RDWR | libc::O_EXCL, 0o600)?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn create(&self, path: impl AsRef<Path>, flags: i32, mode: u32) -> Result<File> {
+        let path = path.as_ref();
+        let c = cpath("glfs_creat", path)?;
+        // SAFETY: as in `open`.
+        let fd = unsafe {
+            raw::glfs_creat(
+                self.raw(),
+                c.as_ptr(),
+                flags | libc::O_CREAT,
+                mode as libc::mode_t,
+            )
+        };
+        self.opened("glfs_creat", path, fd)
+    }
+
+    /// The [`File`] for what `op` returned (NULL: the thread's errno).
+    fn opened(&self, op: &'static str, path: &Path, fd: *mut raw::glfs_fd_t) -> Result<File> {
+        match NonNull::new(fd) {
+            Some(fd) => Ok(File::new(self.clone(), fd, path.to_path_buf())),
+            None => Err(Error::last_os(op, Some(path))),
+        }
+    }
+}
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
