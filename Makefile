@@ -24,7 +24,7 @@ BENCH        := target/release/glusterrs-bench
 ENGINE       := target/release/libglusterrs.so
 CLUSTER_TOOL := $(CARGO) run --quiet -p glusterrs-cluster --bin glusterrs-cluster --
 BENCH_ARGS   ?=
-# The fault suites (ioengine, gfapi, harness tests/faults.rs) each append one
+# The fault suites (gfapi tests/faults.rs, ioengine and harness tests/faults/) each append one
 # "cases tried, passed, failed" line; printed again at the end of the run.
 FAULT_SUMMARY := echo; echo "== fault suite summary =="; \
   cat target/tmp/fault-suite-summary.txt 2>/dev/null || echo "(no fault suite ran)"
