@@ -26,6 +26,7 @@
 //!    `teardown.rs` ([`Teardown`], `glfs_fini` in the foreground or
 //!    background, the finaliser each way of opening chooses);
 //! 3. files and async I/O: `file.rs` ([`File`], [`Fs::open`], [`Fs::create`]),
+//!    `file_async.rs` (the `*_async` operations),
 //!    `aio.rs` ([`CompletionQueue`], the C callback);
 //! 4. what to open and the ways to open it: `volume.rs` (the [`Volume`]
 //!    builder), `connect.rs` (volfile servers and custom volfiles through
@@ -87,6 +88,7 @@ mod teardown;
 // files and async I/O on it;
 mod aio;
 mod file;
+mod file_async;
 // what to open, and the ways to open it.
 mod connect;
 mod init;
