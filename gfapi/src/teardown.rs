@@ -56,7 +56,7 @@ pub enum Teardown {
 pub(crate) const TD_FINI: u8 = 0;
 pub(crate) const TD_BACKGROUND: u8 = 1;
 pub(crate) const TD_SKIP: u8 = 2;
-/// Already torn down by [`Fs::shutdown`].
+/// Already torn down by [`Fs::shutdown`](crate::Fs::shutdown).
 pub(crate) const TD_DONE: u8 = 3;
 
 impl Teardown {

@@ -248,7 +248,7 @@ impl Volume {
     /// server port or the volume does not exist, but blocks indefinitely if
     /// the server accepts the connection and never answers. `init` therefore
     /// runs it on a helper thread and gives up after this long with
-    /// [`Error::InitTimeout`](crate::Error::InitTimeout); the abandoned instance is finalised in the
+    /// [`Error::InitTimeout`]; the abandoned instance is finalised in the
     /// background whenever gfapi returns (see
     /// [`crate::wait_background_teardowns`]).
     pub fn init_timeout(mut self, timeout: Duration) -> Volume {
@@ -321,9 +321,9 @@ impl Volume {
     /// (root `trusted.gfid`, `.glusterfs/`) exactly as a brick process would
     /// make it. Needs root. Supported only on GlusterFS versions whose
     /// internals were verified (10.3); elsewhere `init` returns
-    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    /// [`Error::Unsupported`].
     ///
-    /// `init` refuses ([`Error::BrickInUse`](crate::Error::BrickInUse)) a directory that a running
+    /// `init` refuses ([`Error::BrickInUse`]) a directory that a running
     /// brick process or another process's posix instance serves, or that is
     /// a brick of a started volume, unless [`read_only`](Volume::read_only)
     /// or [`force`](Volume::force) is set. Teardown takes milliseconds.

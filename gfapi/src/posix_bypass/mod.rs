@@ -2,7 +2,7 @@
 //! rpc-bypass: a brick directory opened in-process through a client graph
 //! that holds only `storage/posix` — no glusterd, no brick process, no RPC.
 //!
-//! [`Volume::posix`] generates the volfile itself:
+//! [`Volume::posix`](crate::Volume::posix) generates the volfile itself:
 //!
 //! ```text
 //! volume rpc-bypass-posix
@@ -12,11 +12,11 @@
 //! end-volume
 //! ```
 //!
-//! (plus `features/read-only` with [`Volume::read_only`], and
-//! `performance/io-threads` only if asked for with [`Volume::io_threads`]).
+//! (plus `features/read-only` with [`Volume::read_only`](crate::Volume::read_only), and
+//! `performance/io-threads` only if asked for with [`Volume::io_threads`](crate::Volume::io_threads)).
 //! gfapi adds its own `meta-autoload` translator on top of every graph. The
 //! workarounds need no extra translator. io-threads is a measured trade-off
-//! (see [`Volume::io_threads`] and `docs/rpc-bypass.md`): ~46 µs more
+//! (see [`Volume::io_threads`](crate::Volume::io_threads) and `docs/rpc-bypass.md`): ~46 µs more
 //! per operation, but the only source of parallelism for async I/O at queue
 //! depth > 1 — posix alone completes every request inside the submitting
 //! thread.
@@ -26,10 +26,11 @@
 //! libgfapi was never meant to host `storage/posix` directly; three things
 //! that `glusterfsd` or `protocol/client` normally do are missing. All fixes
 //! live in `internals/` (the GlusterFS-10.3-specific memory writes in
-//! `internals/gluster_10_3.rs`), are applied only in this mode, and only on a GlusterFS
-//! version whose layout was verified (build time: `build_posix_bypass.rs`;
-//! run time: `internals/support.rs` plus a fingerprint of the context
-//! before anything is written, `internals/fingerprint.rs`):
+//! `internals/gluster_10_3.rs`), are applied only in this mode, and only on
+//! a GlusterFS version whose layout was verified (build time:
+//! `build_posix_bypass.rs`; run time: `internals/support.rs`, plus a
+//! fingerprint of the context before anything is written,
+//! `internals/fingerprint.rs`):
 //!
 //! 1. **Uninitialised context lists** — `glusterfsd` initialises
 //!    `ctx->janitor_fds` and `ctx->diskth_xl` (glusterfsd.c,
@@ -79,12 +80,11 @@
 //! do not update the `trusted.glusterfs.mdata` times of existing files. So
 //! [`init`] refuses a directory that a running brick process (or another
 //! posix instance) serves, or that is a brick of a started volume, unless
-//! [`Volume::read_only`] or [`Volume::force`] is given. Read-only access is
+//! [`Volume::read_only`](crate::Volume::read_only) or [`Volume::force`](crate::Volume::force) is given. Read-only access is
 //! refused too while `.glusterfs/unlink` is non-empty, because posix's `init`
 //! empties that directory (a live brick keeps open-but-unlinked files there).
 //! Several instances inside *one* process on the same directory are allowed
 //! (fio jobs), but must not create or remove the same names concurrently.
-
 //!
 //! # Files
 //!
@@ -116,7 +116,7 @@ use internals as imp;
 #[cfg(not(gfapi_posix_bypass))]
 use unsupported as imp;
 
-/// [`Volume::init`] for [`Volume::posix`]. `conflicting`: servers or a
+/// [`Volume::init`](crate::Volume::init) for [`Volume::posix`](crate::Volume::posix). `conflicting`: servers or a
 /// volfile were also given.
 pub(crate) fn init(
     cfg: &PosixConfig,
