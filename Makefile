@@ -25,7 +25,7 @@ BENCH        := target/release/glusterrs-bench
 ENGINE       := target/release/libglusterrs.so
 CLUSTER_TOOL := $(CARGO) run --quiet -p glusterrs-cluster --bin glusterrs-cluster --
 BENCH_ARGS   ?=
-# The fault suites (ioengine, gfapi, harness tests/faults.rs) each append one
+# The fault suites (gfapi tests/faults.rs, ioengine and harness tests/faults/) each append one
 # "cases tried, passed, failed" line; printed again at the end of the run.
 FAULT_SUMMARY := echo; echo "== fault suite summary =="; \
   cat target/tmp/fault-suite-summary.txt 2>/dev/null || echo "(no fault suite ran)"
@@ -48,7 +48,7 @@ BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.15
 
 .PHONY: deps deps-bench build test glusterd cleanup-stale install bench bench-smoke bench-baseline bench-peers bench-clients \
-        faults cluster-faults clippy fmt fmt-check clean
+        faults cluster-faults layout clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
 deps:
@@ -150,6 +150,11 @@ cluster-faults: deps glusterd cleanup-stale
 	$(CARGO) build --workspace
 	$(CARGO) test -p glusterrs-cluster --test multinode
 	$(CARGO) test -p glusterrs --test multinode -- --include-ignored --test-threads=1 --nocapture
+
+## layout: import cycles among each crate's modules and .rs files over 800 lines
+## (scripts/check-layout; fails only for the crates it lists as done)
+layout:
+	scripts/check-layout
 
 ## clippy: lints as CI runs them
 clippy: deps

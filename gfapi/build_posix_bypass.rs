@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Build-time part of the rpc-bypass mode (`src/posix_bypass.rs`).
+//! Build-time part of the rpc-bypass mode (`src/posix_bypass/`).
 //!
 //! Generates `$OUT_DIR/glusterfs_internal.rs`: bindgen over the *installed*
 //! internal libglusterfs headers (`glusterfs/glusterfs.h`, `xlator.h`,

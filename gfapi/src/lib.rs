@@ -14,6 +14,27 @@
 //! Raw bindings are generated at build time by bindgen from the installed
 //! `glusterfs/api/glfs.h` and stay private.
 //!
+//! # Layout
+//!
+//! The modules form layers; each uses only the layers before it
+//! (`scripts/check-layout` checks that there is no cycle):
+//!
+//! 1. raw bindings (`bindings`, in this file) and the plain types every layer
+//!    shares: `error.rs`, `buf.rs`, `stat.rs` ([`Stat`], [`Space`]),
+//!    `creds.rs`, `volfile.rs` (the volfile syntax check);
+//! 2. an instance and its end: `fs.rs` ([`Fs`] and its path operations),
+//!    `teardown.rs` ([`Teardown`], `glfs_fini` in the foreground or
+//!    background, the finaliser each way of opening chooses);
+//! 3. files and async I/O: `file.rs` ([`File`], [`Fs::open`], [`Fs::create`]),
+//!    `file_async.rs` (the `*_async` operations),
+//!    `aio.rs` ([`CompletionQueue`], the C callback);
+//! 4. what to open and the ways to open it: `volume.rs` (the [`Volume`]
+//!    builder), `connect.rs` (volfile servers and custom volfiles through
+//!    gfapi), `posix_bypass/` (rpc-bypass: a brick directory in-process; its
+//!    GlusterFS-10.3-specific workarounds in
+//!    `posix_bypass/internals/gluster_10_3.rs`), `init.rs` ([`Volume::init`],
+//!    which picks one).
+//!
 //! ```no_run
 //! use gfapi::{CompletionQueue, Teardown, Volume};
 //! use std::time::Duration;
@@ -54,14 +75,24 @@
 //! ```
 #![warn(missing_docs)]
 
-mod aio;
+// Layers, each using only those above it in this list:
+// raw bindings (`bindings`, below) and the plain types every layer shares;
 mod buf;
 mod creds;
 mod error;
-mod file;
-mod fs;
-mod posix_bypass;
+mod stat;
 mod volfile;
+// an instance and its end;
+mod fs;
+mod teardown;
+// files and async I/O on it;
+mod aio;
+mod file;
+mod file_async;
+// what to open, and the ways to open it.
+mod connect;
+mod init;
+mod posix_bypass;
 mod volume;
 
 pub use aio::{Completion, CompletionQueue};
@@ -69,8 +100,10 @@ pub use buf::{AlignedBuf, IoBuf, IoBufMut};
 pub use creds::cache_thread_credentials;
 pub use error::{Error, Result};
 pub use file::File;
-pub use fs::{background_teardowns, wait_background_teardowns, Fs, Space, Stat, Teardown};
+pub use fs::Fs;
 pub use posix_bypass::{brick_users, rpc_bypass_support, BrickUser};
+pub use stat::{Space, Stat};
+pub use teardown::{background_teardowns, wait_background_teardowns, Teardown};
 pub use volume::{
     log_level, Server, Transport, Volume, DEFAULT_HOST, DEFAULT_INIT_TIMEOUT, DEFAULT_LOG_FILE,
     DEFAULT_LOG_LEVEL, DEFAULT_PORT,
@@ -94,7 +127,7 @@ mod bindings {
         include!(concat!(env!("OUT_DIR"), "/glfs_bindings.rs"));
     }
 
-    /// The libglusterfs internals rpc-bypass touches (see `posix_bypass.rs`).
+    /// The libglusterfs internals rpc-bypass touches (see `posix_bypass/internals/`).
     #[cfg(gfapi_posix_bypass)]
     pub(crate) mod gi {
         include!(concat!(env!("OUT_DIR"), "/glusterfs_internal.rs"));

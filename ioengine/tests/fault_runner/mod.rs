@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! A small test runner for the fault suites (`harness = false` test targets;
-//! shared by ioengine/tests/faults.rs and harness/tests/faults.rs).
+//! shared by gfapi/tests/faults.rs, ioengine/tests/faults/ and
+//! harness/tests/faults/).
 //!
 //! Each case is a function that panics when a promise breaks (plain
 //! `assert!`s) and reports what it tried and what happened through [`Log`].
