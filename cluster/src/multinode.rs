@@ -394,7 +394,17 @@ impl Cluster {
     pub fn attach(name: &str) -> Result<Cluster> {
         validate_cluster_name(name)?;
         let path = state_file(name);
-        let text = fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+        let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::invalid(
+                "cluster name",
+                name,
+                format!(
+                    "no cluster of that name is up (no {}; `glusterrs-cluster list` shows those that are)",
+                    path.display()
+                ),
+            ),
+            _ => Error::io("read", &path, e),
+        })?;
         let state: State = serde_json::from_str(&text).map_err(|e| Error::Parse {
             command: format!("reading {}", path.display()),
             detail: e.to_string(),
@@ -1050,6 +1060,11 @@ impl Inner {
         if let Some(tree) = &st.tree {
             if tree.join(ROOT_MARKER).exists() || tree.exists() && is_empty_dir(tree) {
                 note(fs::remove_dir_all(tree).map_err(|e| Error::io("remove dir", tree, e)));
+            }
+            // The default root is ours too; removed once no cluster uses it (a caller's
+            // --root is left alone).
+            if tree.parent() == Some(Path::new(DEFAULT_ROOT)) {
+                let _ = fs::remove_dir(DEFAULT_ROOT);
             }
         }
         if first_err.is_none() {
