@@ -7,7 +7,7 @@ use std::path::Path;
 use super::network::{self, ip, link_exists, netns_exists, Subnet};
 use super::processes::{kill_all_in, signal, EXIT_TIMEOUT};
 use super::state::{state_file, validate_cluster_name, StateLock};
-use super::{Cluster, ClusterSpec, Inner, State};
+use super::{Cluster, ClusterSpec, Inner, State, DEFAULT_ROOT};
 use crate::cmd::{wait_for, Cmd};
 use crate::error::{Error, Result};
 use crate::names::validate_brick_path;
@@ -225,6 +225,11 @@ impl Inner {
         if let Some(tree) = &st.tree {
             if tree.join(ROOT_MARKER).exists() || tree.exists() && is_empty_dir(tree) {
                 note(fs::remove_dir_all(tree).map_err(|e| Error::io("remove dir", tree, e)));
+            }
+            // The default root is ours too; removed once no cluster uses it (a caller's
+            // --root is left alone).
+            if tree.parent() == Some(Path::new(DEFAULT_ROOT)) {
+                let _ = fs::remove_dir(DEFAULT_ROOT);
             }
         }
         if first_err.is_none() {

@@ -94,7 +94,17 @@ impl Cluster {
     pub fn attach(name: &str) -> Result<Cluster> {
         validate_cluster_name(name)?;
         let path = state_file(name);
-        let text = fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+        let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::invalid(
+                "cluster name",
+                name,
+                format!(
+                    "no cluster of that name is up (no {}; `glusterrs-cluster list` shows those that are)",
+                    path.display()
+                ),
+            ),
+            _ => Error::io("read", &path, e),
+        })?;
         let state: State = serde_json::from_str(&text).map_err(|e| Error::Parse {
             command: format!("reading {}", path.display()),
             detail: e.to_string(),
