@@ -149,3 +149,34 @@ fn three_nodes_volumes_faults_and_teardown() {
     }
     assert_eq!(host_fingerprint(), host_before);
 }
+
+/// An interrupt during `Cluster::up` (the CLI's Ctrl-C) stops it and removes what
+/// was made.
+#[test]
+fn interrupted_up_rolls_back() {
+    let name = format!("ci{}", std::process::id());
+    let interrupt = glusterrs_cluster::Interrupt::new();
+    let setter = {
+        let i = interrupt.clone();
+        let ns = format!("grsc-{name}-n2");
+        std::thread::spawn(move || {
+            let end = std::time::Instant::now() + Duration::from_secs(60);
+            while !netns_list().contains(&ns) && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            i.set();
+        })
+    };
+    let e = Cluster::up(ClusterSpec::new(&name, 3).interrupt(interrupt)).unwrap_err();
+    setter.join().unwrap();
+    assert!(matches!(e, Error::Interrupted { .. }), "{e}");
+    assert!(!state_file(&name).exists(), "state file left");
+    let ns = netns_list();
+    assert!(!ns.contains(&format!("grsc-{name}-")), "netns left: {ns}");
+    assert!(
+        !Path::new(glusterrs_cluster::DEFAULT_ROOT)
+            .join(&name)
+            .exists(),
+        "tree left"
+    );
+}
