@@ -8,6 +8,7 @@ mod cpuacct;
 mod export;
 mod fio;
 mod gate;
+mod history;
 mod jobfile;
 mod peers;
 mod plot;
@@ -44,6 +45,9 @@ enum Cmd {
     /// regression, 1 a setup regressed or stopped producing numbers, 2 bad
     /// input.
     Compare(gate::CompareArgs),
+    /// Each setup's ratio to base across the runs under DIR... (a trend
+    /// table history.md and a plot per job, the baseline as a band).
+    History(history::HistoryArgs),
     /// The libglusterrs performance targets (issue 7) as a pass/fail table,
     /// from run directories holding the seq-read, rand-read-4k and one-block
     /// jobs; writes peers.md into each.
@@ -84,6 +88,7 @@ fn real_main() -> Result<u8> {
     match Cli::parse().cmd {
         Cmd::Run(args) => Ok(run::run(*args)? as u8),
         Cmd::Compare(args) => gate::run(args),
+        Cmd::History(args) => history::run(args),
         Cmd::Peers {
             runs,
             seq_job,
