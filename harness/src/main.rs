@@ -10,6 +10,7 @@ mod fio;
 mod gate;
 mod history;
 mod jobfile;
+mod manpage;
 mod peers;
 mod plot;
 mod qemu;
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "glusterrs-bench", version, about)]
@@ -38,15 +39,20 @@ enum Cmd {
     /// Bring up a volume (or use --server), run the jobs on every setup, write
     /// results/<run>/{results.csv,summary.md,run.json,plots/,raw/} and results/latest.
     Run(Box<run::RunArgs>),
-    /// Judge each setup's ratio to base in CURRENT against BASELINE (run
-    /// directories or results.csv files) with a Mann-Whitney U test and a
-    /// bootstrap interval of the change. Several CURRENT runs of the same
-    /// code are judged together, their repeats pooled. Exit status: 0 no
-    /// regression, 1 a setup regressed or stopped producing numbers, 2 bad
-    /// input.
+    /// Judge each setup's ratio to base against a baseline (the CI gate).
+    ///
+    /// Compares each setup's per-repeat ratios to base in CURRENT with those
+    /// in BASELINE (run directories or results.csv files) with a
+    /// Mann-Whitney U test and a bootstrap interval of the change. Several
+    /// CURRENT runs of the same code are judged together, their repeats
+    /// pooled. Exit status: 0 no regression, 1 a setup regressed or stopped
+    /// producing numbers, 2 bad input.
     Compare(gate::CompareArgs),
-    /// Each setup's ratio to base across the runs under DIR... (a trend
-    /// table history.md and a plot per job, the baseline as a band).
+    /// Each setup's ratio to base across many runs (trend table and plots).
+    ///
+    /// Writes history.md and history-<job>.{png,svg} (one panel per setup,
+    /// a point per run with its min–max whisker, the baseline as a band)
+    /// for the run directories under DIR...
     History(history::HistoryArgs),
     /// The libglusterrs performance targets (issue 7) as a pass/fail table,
     /// from run directories holding the seq-read, rand-read-4k and one-block
@@ -66,6 +72,10 @@ enum Cmd {
         #[arg(long)]
         strict: bool,
     },
+    /// Write the man pages (glusterrs-bench.1, one per subcommand) into DIR
+    /// (`make deb` packages them).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
     /// Re-write summary.md and plots of a run directory from its results.csv.
     Report {
         dir: PathBuf,
@@ -89,6 +99,12 @@ fn real_main() -> Result<u8> {
         Cmd::Run(args) => Ok(run::run(*args)? as u8),
         Cmd::Compare(args) => gate::run(args),
         Cmd::History(args) => history::run(args),
+        Cmd::Manpages { dir } => {
+            for f in manpage::write_all(Cli::command(), &dir)? {
+                println!("{}", f.display());
+            }
+            Ok(0)
+        }
         Cmd::Peers {
             runs,
             seq_job,
