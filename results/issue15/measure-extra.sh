@@ -15,8 +15,7 @@ unchanged_median_iops() { # setup
 bypass_iops=$(unchanged_median_iops bypass)
 rpc_iops=$(unchanged_median_iops rpc-bypass)
 echo "unchanged runs' median IOPS: bypass $bypass_iops, rpc-bypass $rpc_iops"
-for spec in "10 bypass $bypass_iops" "20 bypass $bypass_iops" "10 rpc-bypass $rpc_iops" \
-            "20 rpc-bypass $rpc_iops" "40 rpc-bypass $rpc_iops"; do
+for spec in "10 rpc-bypass $rpc_iops" "20 rpc-bypass $rpc_iops" "10 bypass $bypass_iops"; do
   read -r level setup iops <<<"$spec"
   rate=$(awk -v i="$iops" -v k=$((100 - level)) 'BEGIN {printf "%d", i * k / 100}')
   name="plantedu$level-$setup"
