@@ -7,7 +7,10 @@ mod compare;
 mod cpuacct;
 mod export;
 mod fio;
+mod gate;
+mod history;
 mod jobfile;
+mod manpage;
 mod netns_cluster;
 mod peers;
 mod plot;
@@ -15,14 +18,15 @@ mod qemu;
 mod report;
 mod run;
 mod setup;
+mod stats;
 mod sys;
 mod volfile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand};
+use anyhow::Result;
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "glusterrs-bench", version, about)]
@@ -36,18 +40,21 @@ enum Cmd {
     /// Bring up a volume (or use --server), run the jobs on every setup, write
     /// results/<run>/{results.csv,summary.md,run.json,plots/,raw/} and results/latest.
     Run(Box<run::RunArgs>),
-    /// Judge each setup's ratio to base in CURRENT against BASELINE (run
-    /// directories or results.csv files); exits 1 naming any regression.
-    /// Several CURRENT runs of the same code are judged together, their
-    /// repeats pooled (a confirming re-run narrows the noise).
-    Compare {
-        baseline: PathBuf,
-        #[arg(required = true)]
-        current: Vec<PathBuf>,
-        /// Allowed fall of a setup's ratio to base, as a fraction.
-        #[arg(long, default_value_t = 0.15)]
-        tolerance: f64,
-    },
+    /// Judge each setup's ratio to base against a baseline (the CI gate).
+    ///
+    /// Compares each setup's per-repeat ratios to base in CURRENT with those
+    /// in BASELINE (run directories or results.csv files) with a
+    /// Mann-Whitney U test and a bootstrap interval of the change. Several
+    /// CURRENT runs of the same code are judged together, their repeats
+    /// pooled. Exit status: 0 no regression, 1 a setup regressed or stopped
+    /// producing numbers, 2 bad input.
+    Compare(gate::CompareArgs),
+    /// Each setup's ratio to base across many runs (trend table and plots).
+    ///
+    /// Writes history.md and history-<job>.{png,svg} (one panel per setup,
+    /// a point per run with its min–max whisker, the baseline as a band)
+    /// for the run directories under DIR...
+    History(history::HistoryArgs),
     /// The libglusterrs performance targets (issue 7) as a pass/fail table,
     /// from run directories holding the seq-read, rand-read-4k and one-block
     /// jobs; writes peers.md into each.
@@ -66,6 +73,10 @@ enum Cmd {
         #[arg(long)]
         strict: bool,
     },
+    /// Write the man pages (glusterrs-bench.1, one per subcommand) into DIR
+    /// (`make deb` packages them).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
     /// Re-write summary.md and plots of a run directory from its results.csv.
     Report {
         dir: PathBuf,
@@ -79,7 +90,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("glusterrs-bench: error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(gate::EXIT_BAD_INPUT)
         }
     }
 }
@@ -87,52 +98,13 @@ fn main() -> ExitCode {
 fn real_main() -> Result<u8> {
     match Cli::parse().cmd {
         Cmd::Run(args) => Ok(run::run(*args)? as u8),
-        Cmd::Compare {
-            baseline,
-            current,
-            tolerance,
-        } => {
-            if !(tolerance > 0.0 && tolerance < 1.0) {
-                anyhow::bail!("compare: --tolerance {tolerance} is not a fraction between 0 and 1 (0.15 means 15 %)");
+        Cmd::Compare(args) => gate::run(args),
+        Cmd::History(args) => history::run(args),
+        Cmd::Manpages { dir } => {
+            for f in manpage::write_all(Cli::command(), &dir)? {
+                println!("{}", f.display());
             }
-            let b = report::Report::load(&baseline)
-                .with_context(|| format!("compare: baseline {}", baseline.display()))?;
-            let c = current
-                .iter()
-                .map(|p| {
-                    report::Report::load(p)
-                        .with_context(|| format!("compare: current run {}", p.display()))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let verdicts = compare::compare_pooled(&b, &c, tolerance);
-            if c.len() > 1 {
-                println!("{} runs of the current code, their repeats pooled", c.len());
-            }
-            print!("{}", compare::render(&verdicts, tolerance));
-            let bad: Vec<_> = verdicts.iter().filter(|v| v.is_failure()).collect();
-            if verdicts.is_empty() {
-                eprintln!("compare: nothing to judge (no setup besides base in both runs)");
-                return Ok(1);
-            }
-            if bad.is_empty() {
-                println!("no regression");
-                Ok(0)
-            } else {
-                for v in bad {
-                    println!(
-                        "REGRESSION: {} / {}: ratio to base {} -> {}{}",
-                        v.job,
-                        v.setup,
-                        v.baseline_ratio.map_or("—".into(), |r| format!("{r:.3}")),
-                        v.current_ratio.map_or("—".into(), |r| format!("{r:.3}")),
-                        v.change().map_or(" (no numbers now)".into(), |c| format!(
-                            " ({:+.1}%)",
-                            c * 100.0
-                        ))
-                    );
-                }
-                Ok(1)
-            }
+            Ok(0)
         }
         Cmd::Peers {
             runs,

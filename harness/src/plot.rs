@@ -106,7 +106,7 @@ impl Kind {
     }
 }
 
-fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -119,12 +119,12 @@ fn slug(s: &str) -> String {
 }
 
 // Colour-blind-safe palette (Okabe–Ito).
-const BLUE: RGBColor = RGBColor(0, 114, 178);
-const ORANGE: RGBColor = RGBColor(230, 159, 0);
-const GREEN: RGBColor = RGBColor(0, 158, 115);
-const VERMILION: RGBColor = RGBColor(213, 94, 0);
-const SKY: RGBColor = RGBColor(86, 180, 233);
-const GREY: RGBColor = RGBColor(90, 90, 90);
+pub(crate) const BLUE: RGBColor = RGBColor(0, 114, 178);
+pub(crate) const ORANGE: RGBColor = RGBColor(230, 159, 0);
+pub(crate) const GREEN: RGBColor = RGBColor(0, 158, 115);
+pub(crate) const VERMILION: RGBColor = RGBColor(213, 94, 0);
+pub(crate) const SKY: RGBColor = RGBColor(86, 180, 233);
+pub(crate) const GREY: RGBColor = RGBColor(90, 90, 90);
 
 type Metric = (&'static str, RGBColor, fn(&SetupSummary) -> Option<Mmm>);
 

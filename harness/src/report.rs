@@ -372,27 +372,24 @@ impl Series {
         (b > 0.0).then(|| a / b)
     }
 
-    /// Median over repeats of `setup`'s aggrb divided by `reference`'s in the
-    /// same repeat. Setups of a repeat run back to back, so a moment when the
-    /// whole machine (or the host's disk cache) is faster or slower moves
-    /// both sides of one quotient alike; [`Series::ratio`] would let it move
-    /// just one median. Falls back to that when no repeat has both.
-    pub fn paired_ratio(&self, setup: &str, reference: &str) -> Option<f64> {
-        let a = self.get(setup)?;
-        let b = self.get(reference)?;
-        let quotients: Vec<f64> = a
-            .runs
+    /// aggrb of `setup` / aggrb of `reference` in the same repeat, one per
+    /// repeat in which both produced numbers (in `setup`'s repeat order).
+    /// Setups of a repeat run back to back, so a moment when the whole
+    /// machine (or the host's disk cache) is faster or slower moves both
+    /// sides of one quotient alike; [`Series::ratio`] of the medians would
+    /// let it move just one of them.
+    pub fn paired_ratios(&self, setup: &str, reference: &str) -> Vec<f64> {
+        let (Some(a), Some(b)) = (self.get(setup), self.get(reference)) else {
+            return Vec::new();
+        };
+        a.runs
             .iter()
             .filter_map(|ra| {
                 let rb = b.runs.iter().find(|rb| rb.repeat == ra.repeat)?;
                 let (x, y) = (ra.aggrb_kbs?, rb.aggrb_kbs?);
                 (y > 0.0).then(|| x / y)
             })
-            .collect();
-        match Mmm::of(&quotients) {
-            Some(m) => Some(m.median),
-            None => self.ratio(setup, reference),
-        }
+            .collect()
     }
 }
 

@@ -184,8 +184,8 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// libglusterrs.so: --engine, $GLUSTERRS_ENGINE, or the release build in the
-/// target directory this binary lives in.
+/// libglusterrs.so: --engine, $GLUSTERRS_ENGINE, the release build in the
+/// target directory this binary lives in, or the installed package's.
 fn find_engine(arg: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(p) = arg {
         return if p.is_file() {
@@ -208,6 +208,11 @@ fn find_engine(arg: Option<&Path>) -> Result<PathBuf, String> {
             .collect();
         candidates.extend(dirs.iter().map(|d| d.join("release/libglusterrs.so")));
         candidates.extend(dirs.iter().map(|d| d.join("libglusterrs.so")));
+        // Installed (`make deb`): /usr/bin/glusterrs-bench, /usr/lib/<multiarch>/libglusterrs.so.
+        if let Some(prefix) = dirs.get(1) {
+            let multiarch = format!("{}-linux-gnu", std::env::consts::ARCH);
+            candidates.push(prefix.join("lib").join(multiarch).join("libglusterrs.so"));
+        }
     }
     candidates.push("target/release/libglusterrs.so".into());
     candidates

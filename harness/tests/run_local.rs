@@ -239,11 +239,52 @@ fn small_run_writes_csv_summary_and_plots() {
     assert!(base_job.contains("filename_format=$jobname.$jobnum.$filenum"));
     assert!(base_job.contains("size=4m") && !base_job.contains("512m"));
 
-    // compare: the run against itself is green.
+    // compare: one repeat a side cannot be judged: exit 2, saying why.
     let cmp = Command::new(bin())
         .args(["compare"])
         .arg(&run)
         .arg(run.join("results.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        cmp.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&cmp.stdout)
+    );
+    assert!(String::from_utf8_lossy(&cmp.stdout).contains("cannot reach p < 0.05"));
+
+    // ... and flags the same run with fuse made 20% slower. One repeat per
+    // side can never be significant, so each side holds the run's real
+    // numbers four times over (repeats 1-4), fuse scaled on one side.
+    let replicate = |path: &Path, fuse_factor: f64| {
+        let mut rd = csv::Reader::from_path(run.join("results.csv")).unwrap();
+        let headers = rd.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (agg, setup, repeat) = (col("aggrb_kbs"), col("setup"), col("repeat"));
+        let records: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+        let mut wr = csv::Writer::from_path(path).unwrap();
+        wr.write_record(&headers).unwrap();
+        for rep in 1..=4 {
+            for rec in &records {
+                let mut fields: Vec<String> = rec.iter().map(String::from).collect();
+                fields[repeat] = rep.to_string();
+                if fields[setup] == "fuse" && !fields[agg].is_empty() {
+                    fields[agg] = (fields[agg].parse::<f64>().unwrap() * fuse_factor).to_string();
+                }
+                wr.write_record(&fields).unwrap();
+            }
+        }
+        wr.flush().unwrap();
+    };
+    let same = scratch.0.join("same.csv");
+    let slow = scratch.0.join("slow.csv");
+    replicate(&same, 1.0);
+    replicate(&slow, 0.8);
+    let cmp = Command::new(bin())
+        .args(["compare"])
+        .arg(&same)
+        .arg(&same)
         .output()
         .unwrap();
     assert!(
@@ -251,39 +292,35 @@ fn small_run_writes_csv_summary_and_plots() {
         "{}",
         String::from_utf8_lossy(&cmp.stdout)
     );
-
-    // ... and flags the same run with fuse made 20% slower.
-    let slow = scratch.0.join("slow.csv");
-    let mut rd = csv::Reader::from_path(run.join("results.csv")).unwrap();
-    let headers = rd.headers().unwrap().clone();
-    let agg = headers.iter().position(|h| h == "aggrb_kbs").unwrap();
-    let setup = headers.iter().position(|h| h == "setup").unwrap();
-    let mut wr = csv::Writer::from_path(&slow).unwrap();
-    wr.write_record(&headers).unwrap();
-    for rec in rd.records() {
-        let rec = rec.unwrap();
-        let mut fields: Vec<String> = rec.iter().map(String::from).collect();
-        if fields[setup] == "fuse" && !fields[agg].is_empty() {
-            fields[agg] = (fields[agg].parse::<f64>().unwrap() * 0.8).to_string();
-        }
-        wr.write_record(&fields).unwrap();
-    }
-    wr.flush().unwrap();
-    drop(wr);
+    let junit = scratch.0.join("out/junit.xml");
+    let json = scratch.0.join("out/verdicts.json");
     let cmp = Command::new(bin())
         .args(["compare"])
-        .arg(&run)
+        .arg(&same)
         .arg(&slow)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&cmp.stdout);
     assert_eq!(cmp.status.code(), Some(1), "{text}");
     assert!(text.contains("REGRESSION: seq-read / fuse"), "{text}");
-    assert!(text.contains("(-20.0%)"), "{text}");
+    assert!(
+        text.contains("(-20.0%, 95% interval [-20.0%, -20.0%]"),
+        "{text}"
+    );
     assert!(
         !text.contains("REGRESSION: seq-read / gfapi_async"),
         "{text}"
     );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert!(xml.contains("name=\"seq-read / fuse\""), "{xml}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["regressions"], 1);
 
     assert_nothing_left(&volume, &bricks);
 }
