@@ -6,7 +6,8 @@
 # Knobs: TEST_THREADS (default 2), STALE_PREFIXES (name prefixes of volumes whose
 # creating process died, removed before tests and benchmarks; default "grs gbench"), BENCH_ARGS (extra arguments for `glusterrs-bench run`), CLIENTS (hosts
 # running `fio --server`, for bench-clients), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
-# TMPFS_DIR (bench-peers), PREFIX/DESTDIR for install.
+# TMPFS_DIR (bench-peers), COMPAT_ARGS (extra arguments for `glusterrs-compat`),
+# PREFIX/DESTDIR for install.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,6 +25,8 @@ BENCH        := target/release/glusterrs-bench
 ENGINE       := target/release/libglusterrs.so
 CLUSTER_TOOL := $(CARGO) run --quiet -p glusterrs-cluster --bin glusterrs-cluster --
 BENCH_ARGS   ?=
+COMPAT       := target/release/glusterrs-compat
+COMPAT_ARGS  ?=
 # The fault suites (ioengine, gfapi, harness tests/faults.rs) each append one
 # "cases tried, passed, failed" line; printed again at the end of the run.
 FAULT_SUMMARY := echo; echo "== fault suite summary =="; \
@@ -45,7 +48,7 @@ BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.15
 
 .PHONY: deps deps-bench build test glusterd cleanup-stale install bench bench-smoke bench-baseline bench-peers bench-clients \
-        faults clippy fmt fmt-check clean
+        faults compat clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
 deps:
@@ -135,6 +138,12 @@ faults: build glusterd cleanup-stale
 	st=0; GLUSTERRS_FAULTS=long $(CARGO) test --release --workspace --no-fail-fast \
 	  -- --include-ignored --test-threads=1 fault || st=$$?; \
 	  $(FAULT_SUMMARY); exit $$st
+
+## compat: the differential suite against fio's gfapi_async and gfapi engines over every
+## job variant (compat/src/variants.rs); the quick part runs in `make test`. Prints the
+## table and `N passed, N failed`, and writes the table to docs/compat.md.
+compat: build glusterd cleanup-stale
+	$(COMPAT) --engine $(ENGINE) --markdown docs/compat.md $(COMPAT_ARGS)
 
 ## clippy: lints as CI runs them
 clippy: deps

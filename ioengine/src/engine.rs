@@ -435,12 +435,24 @@ pub fn setup(td: &mut Td) -> Result<(), EngineError> {
 // init / cleanup
 // ---------------------------------------------------------------------------
 
+/// How long the engine's init holds back in an `io_submit_mode=offload` submit
+/// worker (see [`init`]).
+const OFFLOAD_WORKER_GRACE: Duration = Duration::from_millis(200);
+
 pub fn init(td: &mut Td) -> Result<Job, EngineError> {
     merge_file_names(td)?;
     let (opts, _) = job_options(td)?;
     td.end_sizing();
     td.set_sync_engine(opts.io_mode == IoMode::Sync);
     let settings = td.settings();
+    if settings.offload_worker {
+        // fio 3.33's workqueue start_worker() stores `flags = SW_F_IDLE` after
+        // pthread_create() returns; a worker whose engine init finished before
+        // that store loses its SW_F_RUNNING flag, and workqueue_init() waits
+        // for it forever (the job hangs). This engine's init is that fast once
+        // the job's connection is up, so it gives fio's thread time to store.
+        std::thread::sleep(OFFLOAD_WORKER_GRACE);
+    }
     let fs = connection(&opts.conn, opts.single_instance)?;
     // fio submits from this (the job's) thread: cache its credentials in
     // gfapi, or every request costs geteuid, getegid and two getgroups
