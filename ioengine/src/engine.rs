@@ -453,6 +453,17 @@ pub fn init(td: &mut Td) -> Result<Job, EngineError> {
         // the job's connection is up, so it gives fio's thread time to store.
         std::thread::sleep(OFFLOAD_WORKER_GRACE);
     }
+    if settings.pre_read && !settings.offload_worker {
+        // fio's pre_read_file() reads through f->fd with lseek(2)/read(2); a gfapi
+        // file has no kernel descriptor, so fio fails the job right after this with
+        // "failed to lseek pre-read file" (fio's gfapi engines too). Say why.
+        fio::log_err(&format!(
+            "glusterrs: {}: pre_read=1 cannot work with a gfapi engine: fio pre-reads \
+             through a kernel file descriptor (lseek/read), which a file on a GlusterFS \
+             volume opened through libgfapi does not have; drop pre_read\n",
+            settings.name
+        ));
+    }
     let fs = connection(&opts.conn, opts.single_instance)?;
     // fio submits from this (the job's) thread: cache its credentials in
     // gfapi, or every request costs geteuid, getegid and two getgroups
