@@ -143,6 +143,27 @@ pub fn markdown(res: &SuiteResult, command: &str, when: &str) -> String {
         }
         out.push(String::new());
     }
+    out.push(LIMITS.to_string());
+    out.push(String::new());
     out.push(summary(res));
     out.join("\n") + "\n"
 }
+
+/// What the table cannot show: limits found while building the suite that lie in fio.
+const LIMITS: &str = "## Limits in fio itself
+
+- `pre_read=1`: fio pre-reads through the file's kernel descriptor (lseek/read), which no
+  gfapi engine has; every gfapi engine fails the job. libglusterrs says so
+  (`glusterrs: JOB: pre_read=1 cannot work with a gfapi engine ...`) before fio's own
+  `failed to lseek pre-read file`.
+- `io_submit_mode=offload`: fio 3.33's workqueue `start_worker()` overwrites a submit
+  worker's flags after `pthread_create()`, so a worker whose engine init is quick is
+  lost and the job hangs (a run of fio's libaio engine with `thread=1` hung here too).
+  libglusterrs holds a submit worker's init back 200 ms, past that store
+  (ioengine/tests/offload.rs). Given in the global section (before `--name`), an
+  external engine is not reloaded by the workers at all: fio prints `engine <garbage>
+  not loadable`, its saved path of the .so (`ioengine_so_path`, a pointer into the
+  option string) no longer pointing at the path; given in the job section it works.
+- fio's `psync` (the referee) cannot trim a regular file (its trim is the block-device
+  ioctl, `err=25`), so the trim variants carry their expected result instead: the bytes
+  trimmed, and the files zero (trim) or the pattern (trim then write) end to end.";
