@@ -7,7 +7,8 @@
 # creating process died, removed before tests and benchmarks; default "grs gbench"), BENCH_ARGS (extra arguments for `glusterrs-bench run`), CLIENTS (hosts
 # running `fio --server`, for bench-clients; unset: CLIENT_NS namespaces on a 3-node
 # namespace cluster), CLUSTER (bench on an N-node namespace cluster), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
-# TMPFS_DIR (bench-peers), PREFIX/DESTDIR for install.
+# TMPFS_DIR (bench-peers), COMPAT_ARGS (extra arguments for `glusterrs-compat`),
+# PREFIX/DESTDIR for install.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,6 +26,8 @@ BENCH        := target/release/glusterrs-bench
 ENGINE       := target/release/libglusterrs.so
 CLUSTER_TOOL := $(CARGO) run --quiet -p glusterrs-cluster --bin glusterrs-cluster --
 BENCH_ARGS   ?=
+COMPAT       := target/release/glusterrs-compat
+COMPAT_ARGS  ?=
 # The fault suites (gfapi tests/faults.rs, ioengine and harness tests/faults/) each append one
 # "cases tried, passed, failed" line; printed again at the end of the run.
 FAULT_SUMMARY := echo; echo "== fault suite summary =="; \
@@ -50,7 +53,7 @@ BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.10
 
 .PHONY: deps deps-bench build test glusterd cleanup-stale install deb deb-test bench bench-smoke bench-baseline bench-peers bench-clients \
-        faults cluster-faults layout clippy fmt fmt-check clean
+        faults cluster-faults compat layout clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
 deps:
@@ -177,6 +180,12 @@ cluster-faults: deps glusterd cleanup-stale
 ## (scripts/check-layout; fails only for the crates it lists as done)
 layout:
 	scripts/check-layout
+
+## compat: the differential suite against fio's gfapi_async and gfapi engines over every
+## job variant (compat/src/variants.rs); the quick part runs in `make test`. Prints the
+## table and `N passed, N failed`, and writes the table to docs/compat.md.
+compat: build glusterd cleanup-stale
+	$(COMPAT) --engine $(ENGINE) --markdown docs/compat.md $(COMPAT_ARGS)
 
 ## clippy: lints as CI runs them
 clippy: deps

@@ -441,12 +441,35 @@ pub fn setup(td: &mut Td) -> Result<(), EngineError> {
 // init / cleanup
 // ---------------------------------------------------------------------------
 
+/// How long the engine's init holds back in an `io_submit_mode=offload` submit
+/// worker (see [`init`]).
+const OFFLOAD_WORKER_GRACE: Duration = Duration::from_millis(200);
+
 pub fn init(td: &mut Td) -> Result<Job, EngineError> {
     merge_file_names(td)?;
     let (opts, _) = job_options(td)?;
     td.end_sizing();
     td.set_sync_engine(opts.io_mode == IoMode::Sync);
     let settings = td.settings();
+    if settings.offload_worker {
+        // fio 3.33's workqueue start_worker() stores `flags = SW_F_IDLE` after
+        // pthread_create() returns; a worker whose engine init finished before
+        // that store loses its SW_F_RUNNING flag, and workqueue_init() waits
+        // for it forever (the job hangs). This engine's init is that fast once
+        // the job's connection is up, so it gives fio's thread time to store.
+        std::thread::sleep(OFFLOAD_WORKER_GRACE);
+    }
+    if settings.pre_read && !settings.offload_worker {
+        // fio's pre_read_file() reads through f->fd with lseek(2)/read(2); a gfapi
+        // file has no kernel descriptor, so fio fails the job right after this with
+        // "failed to lseek pre-read file" (fio's gfapi engines too). Say why.
+        fio::log_err(&format!(
+            "glusterrs: {}: pre_read=1 cannot work with a gfapi engine: fio pre-reads \
+             through a kernel file descriptor (lseek/read), which a file on a GlusterFS \
+             volume opened through libgfapi does not have; drop pre_read\n",
+            settings.name
+        ));
+    }
     let fs = connection(&opts.conn, opts.single_instance)?;
     // fio submits from this (the job's) thread: cache its credentials in
     // gfapi, or every request costs geteuid, getegid and two getgroups

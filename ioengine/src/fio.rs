@@ -194,7 +194,15 @@ pub struct JobSettings {
     pub fallocate: Fallocate,
     pub max_bs_write: u64,
     pub iodepth: u32,
+    /// This `thread_data` is a submit worker of an `io_submit_mode=offload` job:
+    /// fio's rate-submit.c gives each worker a zeroed copy of the job (thread
+    /// number 0, which no real job has) and initialises the engine on it.
+    pub offload_worker: bool,
+    pub pre_read: bool,
 }
+
+/// `IO_MODE_OFFLOAD` of fio.h's `enum fio_io_mode` (bindgen keeps the enum anonymous).
+const IO_MODE_OFFLOAD: u32 = 1;
 
 /// fio's `fallocate=` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +262,8 @@ impl Td {
             },
             max_bs_write: o.max_bs[sys::DDIR_WRITE as usize],
             iodepth: o.iodepth,
+            offload_worker: o.io_submit_mode == IO_MODE_OFFLOAD && self.raw().thread_number == 0,
+            pre_read: o.pre_read != 0,
         }
     }
 
