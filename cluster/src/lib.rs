@@ -80,8 +80,8 @@ pub use glusterd::{ensure_glusterd, Glusterd, GLUSTERD_PORT, SERVER_HOST};
 pub use mount::FuseMount;
 pub use multinode::{
     brick_files, cleanup_stale_clusters, list_clusters, state_file, ClientNs, Cluster,
-    ClusterBrick, ClusterSpec, ClusterVolume, ClusterVolumeSpec, HealEntry, Layout, Node, Subnet,
-    DEFAULT_ROOT, MAX_CLIENTS, MAX_NODES, NODE_IFACE, STATE_DIR,
+    ClusterBrick, ClusterSpec, ClusterVolume, ClusterVolumeSpec, HealEntry, Layout, Node, Progress,
+    Subnet, DEFAULT_ROOT, MAX_CLIENTS, MAX_NODES, NODE_IFACE, STATE_DIR,
 };
 pub use names::{parse_unique_name, unique_name, DEFAULT_PREFIX};
 pub use stale::{cleanup_stale, CleanupReport};

@@ -30,7 +30,11 @@ impl NetnsCluster {
     pub fn up(nodes: u32, interrupt: gc::Interrupt) -> Result<NetnsCluster> {
         let name = format!("gbench-{}", std::process::id());
         let cluster = gc::Cluster::up(
-            gc::ClusterSpec::new(name, nodes as usize).interrupt(interrupt.clone()),
+            gc::ClusterSpec::new(name, nodes as usize)
+                .interrupt(interrupt.clone())
+                .progress(gc::Progress::new(|step, of, what| {
+                    eprintln!("cluster [{step}/{of}] {what}")
+                })),
         )
         .with_context(|| format!("bringing up a {nodes}-node cluster in network namespaces"))?;
         Ok(NetnsCluster { cluster, interrupt })

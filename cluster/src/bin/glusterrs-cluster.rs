@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use glusterrs_cluster::{
     cleanup_stale, cleanup_stale_clusters, list_clusters, Cluster, ClusterSpec, Error, Glusterd,
-    Interrupt, Subnet, DEFAULT_PREFIX, DEFAULT_ROOT,
+    Interrupt, Progress, Subnet, DEFAULT_PREFIX, DEFAULT_ROOT,
 };
 
 const DEFAULT_CLUSTER: &str = "grsc";
@@ -138,7 +138,10 @@ fn up(o: Opts) -> glusterrs_cluster::Result<()> {
     let mut spec = ClusterSpec::new(o.name.clone(), o.nodes)
         .root(o.root)
         .persistent(true)
-        .interrupt(Interrupt::from_flag(flag));
+        .interrupt(Interrupt::from_flag(flag))
+        .progress(Progress::new(|step, of, what| {
+            eprintln!("[{step}/{of}] {what}")
+        }));
     if let Some(s) = o.subnet {
         spec = spec.subnet(s);
     }

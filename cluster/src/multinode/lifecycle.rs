@@ -83,8 +83,16 @@ impl Cluster {
         };
         let cluster = Cluster::from_state(state);
         cluster.save()?;
+        // Steps: the bridge, each node's namespaces, each node's glusterd, the probes.
+        let steps = 2 * spec.nodes + 2;
+        let tell = |step: usize, what: &str| {
+            if let Some(p) = &spec.progress {
+                p.step(step, steps, what);
+            }
+        };
         let res = (|| {
             interrupt.check(|| format!("creating bridge {bridge}"))?;
+            tell(1, &format!("bridge {bridge} on {}", subnet.bridge_ip()));
             ip(["link", "add", &bridge, "type", "bridge"])?;
             cluster.update(|s| s.bridge_created = true)?;
             let cidr = format!("{}/24", subnet.bridge_ip());
@@ -102,13 +110,16 @@ impl Cluster {
 
             for k in 1..=spec.nodes {
                 interrupt.check(|| format!("creating node n{k}"))?;
+                tell(1 + k, &format!("node n{k}: network and mount namespaces"));
                 cluster.add_node(k, &stem, &tree)?;
             }
             for k in 1..=spec.nodes {
                 interrupt.check(|| format!("starting glusterd on n{k}"))?;
+                tell(1 + spec.nodes + k, &format!("node n{k}: glusterd"));
                 cluster.start_glusterd(k)?;
             }
             interrupt.check(|| "probing the peers".to_string())?;
+            tell(steps, "probing the peers into one pool");
             cluster.probe_all()
         })();
         match res {

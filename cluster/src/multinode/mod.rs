@@ -83,6 +83,31 @@ pub struct ClusterSpec {
     pub persistent: bool,
     /// Set during [`Cluster::up`]: stop at the next step and undo everything.
     pub interrupt: Option<Interrupt>,
+    /// Told each step of [`Cluster::up`] as it starts (bring-up takes seconds per node).
+    pub progress: Option<Progress>,
+}
+
+/// A callback told what [`Cluster::up`] is doing: `(step, of, what)`, step 1-based.
+#[derive(Clone)]
+pub struct Progress(std::sync::Arc<ProgressFn>);
+
+type ProgressFn = dyn Fn(usize, usize, &str) + Send + Sync;
+
+impl Progress {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(usize, usize, &str) + Send + Sync + 'static) -> Progress {
+        Progress(std::sync::Arc::new(f))
+    }
+
+    pub(crate) fn step(&self, step: usize, of: usize, what: &str) {
+        (self.0)(step, of, what)
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 impl ClusterSpec {
@@ -95,6 +120,7 @@ impl ClusterSpec {
             root: PathBuf::from(DEFAULT_ROOT),
             persistent: false,
             interrupt: None,
+            progress: None,
         }
     }
 
@@ -119,6 +145,12 @@ impl ClusterSpec {
     /// Stops [`Cluster::up`] between steps once `interrupt` is set.
     pub fn interrupt(mut self, interrupt: Interrupt) -> Self {
         self.interrupt = Some(interrupt);
+        self
+    }
+
+    /// Tells `progress` each step of [`Cluster::up`].
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
         self
     }
 }
