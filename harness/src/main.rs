@@ -13,6 +13,7 @@ mod peers;
 mod plot;
 mod qemu;
 mod report;
+mod rpc_targets;
 mod run;
 mod setup;
 mod sys;
@@ -62,6 +63,14 @@ enum Cmd {
         /// Job whose wall time is the per-job fixed cost.
         #[arg(long, default_value = "one-block")]
         fixed_job: String,
+        /// Exit 1 when a target fails or is not measured.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// The rpc-bypass targets (issue 12) as a pass/fail table with the ceiling
+    /// of each failing one, from the runs of `make bench-rpc`; writes rpc.md into each.
+    Rpc {
+        runs: Vec<PathBuf>,
         /// Exit 1 when a target fails or is not measured.
         #[arg(long)]
         strict: bool,
@@ -164,6 +173,7 @@ fn real_main() -> Result<u8> {
             }
             Ok(u8::from(strict && bad))
         }
+        Cmd::Rpc { runs, strict } => rpc_targets::cli(&runs, strict),
         Cmd::Report { dir, no_plots } => {
             let rep = report::Report::load(&dir)?;
             run::write_outputs(&rep, &dir, !no_plots)?;
