@@ -7,7 +7,7 @@
 # creating process died, removed before tests and benchmarks; default "grs gbench"), BENCH_ARGS (extra arguments for `glusterrs-bench run`), CLIENTS (hosts
 # running `fio --server`, for bench-clients; unset: CLIENT_NS namespaces on a 3-node
 # namespace cluster), CLUSTER (bench on an N-node namespace cluster), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
-# TMPFS_DIR (bench-peers), RPC_SETUPS/RPC_REPEAT (bench-rpc), PREFIX/DESTDIR for install.
+# TMPFS_DIR (bench-peers), RPC_SETUPS/RPC_REPEAT/RPC_RESULTS (bench-rpc), PREFIX/DESTDIR for install.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -39,6 +39,7 @@ PEER_REPEAT  ?= 3
 TMPFS_DIR    ?= /dev/shm
 RPC_SETUPS   ?= base,rpc-bypass,bypass
 RPC_REPEAT   ?= 5
+RPC_RESULTS  ?= results
 RPC_DIRECT_JOBS   := jobs/seq-read.fio jobs/rand-read-4k.fio
 RPC_BUFFERED_JOBS := jobs/seq-read-buffered.fio jobs/rand-read-4k-buffered.fio
 # The CI gate (bench-smoke) and its baseline. 4 KiB random reads at iodepth 32 put the
@@ -149,11 +150,11 @@ bench-rpc: build glusterd cleanup-stale
 	stamp=$$(date -u +%Y%m%dT%H%M%SZ); runs=; \
 	for medium in disk tmpfs; do \
 	  if [ $$medium = tmpfs ]; then brick="--brick-dir $(TMPFS_DIR)"; else brick=; fi; \
-	  $(BENCH) run --name rpc-$$medium-direct-$$stamp $$brick --repeat $(RPC_REPEAT) --no-plots \
+	  $(BENCH) run --results $(RPC_RESULTS) --name rpc-$$medium-direct-$$stamp $$brick --repeat $(RPC_REPEAT) --no-plots \
 	    --setups $(RPC_SETUPS) $(BENCH_ARGS) $(RPC_DIRECT_JOBS); \
-	  $(BENCH) run --name rpc-$$medium-buffered-$$stamp $$brick --repeat $(RPC_REPEAT) --no-plots \
+	  $(BENCH) run --results $(RPC_RESULTS) --name rpc-$$medium-buffered-$$stamp $$brick --repeat $(RPC_REPEAT) --no-plots \
 	    --no-drop-caches --setups $(RPC_SETUPS) $(BENCH_ARGS) $(RPC_BUFFERED_JOBS); \
-	  runs="$$runs results/rpc-$$medium-direct-$$stamp results/rpc-$$medium-buffered-$$stamp"; \
+	  runs="$$runs $(RPC_RESULTS)/rpc-$$medium-direct-$$stamp $(RPC_RESULTS)/rpc-$$medium-buffered-$$stamp"; \
 	done; \
 	$(BENCH) rpc $$runs
 
