@@ -216,6 +216,15 @@ pub fn evaluate(rep: &Report, jobs: &RpcJobs) -> Vec<RpcTarget> {
         if let Some(p) = s.paired_ratio(SETUP, BASE) {
             let _ = write!(t.measured, "; per repeat, paired: {p:.2}");
         }
+        // A cold cache or a disk served from the host's cache shows as a
+        // wide range of base's repeats.
+        if let Some(m) = summary(Some(s), job, BASE).ok().and_then(|b| b.iops()) {
+            let _ = write!(
+                t.measured,
+                "; base {:.0}–{:.0} IOPS over repeats",
+                m.min, m.max
+            );
+        }
         if buffered && rep.info.drop_caches {
             t.measured
                 .push_str("; WARNING: caches were dropped before each run (not warm)");
