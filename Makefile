@@ -8,6 +8,7 @@
 # running `fio --server`, for bench-clients; unset: CLIENT_NS namespaces on a 3-node
 # namespace cluster), CLUSTER (bench on an N-node namespace cluster), PEER_SETUPS/PEER_JOBS/PEER_SIZE/PEER_REPEAT/
 # TMPFS_DIR (bench-peers), COMPAT_ARGS (extra arguments for `glusterrs-compat`),
+# RPC_SETUPS/RPC_REPEAT/RPC_RESULTS (bench-rpc),
 # PREFIX/DESTDIR for install.
 
 SHELL := /bin/bash
@@ -40,6 +41,11 @@ PEER_JOBS    ?= jobs/seq-read.fio jobs/rand-read-4k.fio jobs/one-block.fio
 PEER_SIZE    ?= 256m
 PEER_REPEAT  ?= 3
 TMPFS_DIR    ?= /dev/shm
+RPC_SETUPS   ?= base,rpc-bypass,bypass
+RPC_REPEAT   ?= 5
+RPC_RESULTS  ?= results
+RPC_DIRECT_JOBS   := jobs/seq-read.fio jobs/rand-read-4k.fio
+RPC_BUFFERED_JOBS := jobs/seq-read-buffered.fio jobs/rand-read-4k-buffered.fio
 # The CI gate (bench-smoke) and its baseline. 4 KiB random reads at iodepth 32 put the
 # engine's per-I/O path in front; the seed job's ratios move with this VM's disk and are
 # measured by `make bench`, not gated. 256 MiB keeps a 5-repeat run near 2 min on a busy
@@ -52,7 +58,7 @@ SMOKE_REPEAT ?= 5
 BASELINE_REPEAT ?= 9
 SMOKE_TOLERANCE ?= 0.10
 
-.PHONY: deps deps-bench build test glusterd cleanup-stale install deb deb-test bench bench-smoke bench-baseline bench-peers bench-clients \
+.PHONY: deps deps-bench build test glusterd cleanup-stale install deb deb-test bench bench-smoke bench-baseline bench-peers bench-rpc bench-clients \
         faults cluster-faults compat layout clippy fmt fmt-check clean
 
 ## deps: Debian packages and the matching fio source (idempotent)
@@ -160,6 +166,23 @@ bench-peers: build deps-bench glusterd cleanup-stale
 	$(BENCH) run --name peers-warm-$$stamp --no-drop-caches --repeat 5 --no-plots \
 	  --setups base,bypass,bypass-custom,gfapi_async $(BENCH_ARGS) jobs/one-block.fio; \
 	$(BENCH) peers results/peers-disk-$$stamp results/peers-tmpfs-$$stamp results/peers-warm-$$stamp
+
+## bench-rpc: rpc-bypass (storage/posix inside fio) against fio's libaio on the same
+## brick files (issue 12): the seed job and 4 KiB random reads, direct=1 after a cache
+## drop and direct=0 with the page cache warm, on a disk brick and a tmpfs brick;
+## prints the targets as PASS/FAIL with the ceiling of each failing one
+## (results/rpc-*/rpc.md). results/PERFORMANCE.md explains the numbers.
+bench-rpc: build glusterd cleanup-stale
+	stamp=$$(date -u +%Y%m%dT%H%M%SZ); runs=; \
+	for medium in disk tmpfs; do \
+	  if [ $$medium = tmpfs ]; then brick="--brick-dir $(TMPFS_DIR)"; else brick=; fi; \
+	  $(BENCH) run --results $(RPC_RESULTS) --name rpc-$$medium-direct-$$stamp $$brick --repeat $(RPC_REPEAT) --no-plots \
+	    --setups $(RPC_SETUPS) $(BENCH_ARGS) $(RPC_DIRECT_JOBS); \
+	  $(BENCH) run --results $(RPC_RESULTS) --name rpc-$$medium-buffered-$$stamp $$brick --repeat $(RPC_REPEAT) --no-plots \
+	    --no-drop-caches --setups $(RPC_SETUPS) $(BENCH_ARGS) $(RPC_BUFFERED_JOBS); \
+	  runs="$$runs $(RPC_RESULTS)/rpc-$$medium-direct-$$stamp $(RPC_RESULTS)/rpc-$$medium-buffered-$$stamp"; \
+	done; \
+	$(BENCH) rpc $$runs
 
 ## faults: the long fault suite (the quick part runs in `make test`)
 faults: build glusterd cleanup-stale

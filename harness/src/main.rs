@@ -16,6 +16,7 @@ mod peers;
 mod plot;
 mod qemu;
 mod report;
+mod rpc_targets;
 mod run;
 mod setup;
 mod stats;
@@ -77,6 +78,14 @@ enum Cmd {
     /// (`make deb` packages them).
     #[command(hide = true)]
     Manpages { dir: PathBuf },
+    /// The rpc-bypass targets (issue 12) as a pass/fail table with the ceiling
+    /// of each failing one, from the runs of `make bench-rpc`; writes rpc.md into each.
+    Rpc {
+        runs: Vec<PathBuf>,
+        /// Exit 1 when a target fails or is not measured.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Re-write summary.md and plots of a run directory from its results.csv.
     Report {
         dir: PathBuf,
@@ -136,6 +145,7 @@ fn real_main() -> Result<u8> {
             }
             Ok(u8::from(strict && bad))
         }
+        Cmd::Rpc { runs, strict } => rpc_targets::cli(&runs, strict),
         Cmd::Report { dir, no_plots } => {
             let rep = report::Report::load(&dir)?;
             run::write_outputs(&rep, &dir, !no_plots)?;

@@ -41,7 +41,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",
@@ -60,7 +60,7 @@ pub struct Target {
 }
 
 /// Medians of one setup of one job, or why there are none.
-fn summary<'a>(
+pub(crate) fn summary<'a>(
     series: Option<&'a Series>,
     job: &str,
     setup: &str,
@@ -83,12 +83,12 @@ fn summary<'a>(
     }
 }
 
-fn median(m: Option<Mmm>) -> Option<f64> {
+pub(crate) fn median(m: Option<Mmm>) -> Option<f64> {
     m.map(|m| m.median)
 }
 
 /// `a / b >= goal` on medians.
-fn ratio_target(
+pub(crate) fn ratio_target(
     what: String,
     goal: f64,
     a: Result<Option<f64>, String>,
@@ -115,7 +115,7 @@ fn ratio_target(
     }
 }
 
-fn missing(what: String, goal: String, why: String) -> Target {
+pub(crate) fn missing(what: String, goal: String, why: String) -> Target {
     Target {
         what,
         goal,
@@ -312,7 +312,7 @@ fn context_rows(out: &mut Vec<Target>, job: &str, s: Option<&Series>, metric: &s
 }
 
 /// `a / b` as an `info` row (no target), or nothing when either is missing.
-fn info_ratio(
+pub(crate) fn info_ratio(
     what: String,
     a: Result<Option<f64>, String>,
     b: Result<Option<f64>, String>,

@@ -304,6 +304,7 @@ impl Td {
             client_io_threads: raw.client_io_threads != 0,
             write_aggregation: raw.write_aggregation,
             iodepth: self.raw().o.iodepth,
+            buffered: self.raw().o.odirect == 0,
         })
     }
 
