@@ -57,7 +57,15 @@ pub trait ClusterOps {
     /// FUSE-mounts `server:/volume` on `at` (an existing directory). The
     /// FUSE client logs to a temporary file, not /var/log/glusterfs; the
     /// cleanup unmounts and moves that log to `log`.
-    fn mount(&self, server: &str, volume: &str, at: &Path, log: &Path) -> Result<Cleanup>;
+    fn mount(&self, server: &str, volume: &str, at: &Path, log: &Path) -> Result<Cleanup> {
+        let m = gc::FuseMount::mount(server, volume, Some(at.to_path_buf()))
+            .with_context(|| format!("FUSE-mounting {server}:/{volume}"))?;
+        let log = log.to_path_buf();
+        Ok(Box::new(move || {
+            m.unmount_saving_log(&log)
+                .with_context(|| format!("unmounting (FUSE client log: {})", log.display()))
+        }))
+    }
     /// A minimal client volfile: protocol/client translators and only what
     /// joins them. `bricks` are (host, path) when known.
     fn client_volfile(
@@ -126,16 +134,6 @@ impl ClusterOps for GlusterCluster {
             server: None,
             cleanup: Box::new(move || vol.destroy().context("destroying the volume")),
         })
-    }
-
-    fn mount(&self, server: &str, volume: &str, at: &Path, log: &Path) -> Result<Cleanup> {
-        let m = gc::FuseMount::mount(server, volume, Some(at.to_path_buf()))
-            .with_context(|| format!("FUSE-mounting {server}:/{volume}"))?;
-        let log = log.to_path_buf();
-        Ok(Box::new(move || {
-            m.unmount_saving_log(&log)
-                .with_context(|| format!("unmounting (FUSE client log: {})", log.display()))
-        }))
     }
 
     fn client_volfile(

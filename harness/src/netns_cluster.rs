@@ -143,22 +143,6 @@ impl ClusterOps for NetnsCluster {
         })
     }
 
-    fn mount(
-        &self,
-        server: &str,
-        volume: &str,
-        at: &Path,
-        log: &Path,
-    ) -> Result<crate::cluster::Cleanup> {
-        let m = gc::FuseMount::mount(server, volume, Some(at.to_path_buf()))
-            .with_context(|| format!("FUSE-mounting {server}:/{volume}"))?;
-        let log = log.to_path_buf();
-        Ok(Box::new(move || {
-            m.unmount_saving_log(&log)
-                .with_context(|| format!("unmounting (FUSE client log: {})", log.display()))
-        }))
-    }
-
     fn client_volfile(
         &self,
         server: &str,
