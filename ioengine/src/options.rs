@@ -121,18 +121,18 @@ const RAMFS_MAGIC: i64 = 0x8584_58f6;
 
 /// `posix_io_threads=auto` at iodepth > 1 for a brick in `dir`. On a tmpfs
 /// or ramfs brick no read waits on a device, and a buffered job's reads are
-/// mostly page-cache hits, so threads past the CPUs only add queue
-/// contention and wake-ups: 4 KiB random reads at depth 32 on tmpfs took
-/// 9.2-16 µs of CPU per I/O with 2 threads against 14.5-34 µs with 16, at
-/// 1.3-3 × the IOPS; buffered on a disk brick with the cache warm, 99-162 k
-/// against 55-61 k IOPS (issue 12, results/PERFORMANCE.md). Direct I/O on a
-/// disk keeps 16: there the threads are the queue depth the device sees
-/// (2 threads: half the IOPS of 16).
+/// mostly page-cache hits: there any hand-off to a thread costs more than
+/// the read, so auto gives 0 and posix serves each request inside fio's own
+/// call (synchronous submission). 4 KiB random reads at depth 32 on tmpfs:
+/// 188-212 k IOPS inline against 112-136 k with 2 io-threads and 47-78 k
+/// with 16; buffered on a disk brick with the cache warm, 212-219 k against
+/// 99-158 k with 2 (issue 12, results/PERFORMANCE.md). Fio's libaio reads
+/// buffered files synchronously too, so a cold cache costs inline no more
+/// than it costs base. Direct I/O on a disk keeps 16: there the threads are
+/// the queue depth the device sees (2 threads: half the IOPS of 16).
 pub fn auto_io_threads(dir: &Path, buffered: bool) -> u32 {
     if buffered || memory_backed(dir) {
-        std::thread::available_parallelism()
-            .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
-            .min(POSIX_AUTO_IO_THREADS)
+        0
     } else {
         POSIX_AUTO_IO_THREADS
     }
@@ -289,9 +289,9 @@ pub fn option_specs() -> &'static [OptSpec] {
             help: "With posix=: worker threads of a performance/io-threads translator above posix, \
                    auto or 0-64. 0: none; posix then completes every I/O inside the submit call, \
                    so I/O is submitted synchronously (as io_mode=sync, one at a time). auto: 16 \
-                   when iodepth > 1 and io_mode=async (as many as CPUs for buffered jobs and \
-                   on a tmpfs or ramfs brick, where reads rarely wait on a device), else 0 (io-threads costs ~46 us \
-                   per I/O but is the only way to run I/Os in parallel)",
+                   when iodepth > 1 and io_mode=async on a disk brick with direct=1 (there the \
+                   threads are the queue depth the device sees), else 0: for buffered jobs and on \
+                   a tmpfs or ramfs brick a hand-off to a thread costs more than the read",
             def: Some("auto"),
         },
         OptSpec {
@@ -1124,24 +1124,29 @@ mod tests {
         let disk = Path::new(env!("CARGO_MANIFEST_DIR"));
         assert!(memory_backed(shm), "/dev/shm is not a tmpfs here");
         assert!(!memory_backed(disk));
-        let cpus = std::thread::available_parallelism().unwrap().get() as u32;
-        let few = cpus.min(POSIX_AUTO_IO_THREADS);
-        assert_eq!(auto_io_threads(shm, false), few);
+        // auto: inline (no io-threads) on tmpfs and for buffered jobs.
+        let inline = 0;
+        assert_eq!(auto_io_threads(shm, false), inline);
         assert_eq!(auto_io_threads(disk, false), POSIX_AUTO_IO_THREADS);
-        assert_eq!(auto_io_threads(disk, true), few);
+        assert_eq!(auto_io_threads(disk, true), inline);
         // Through the options: auto on a tmpfs brick; an explicit count wins.
         let mut v = values();
         v.volume = None;
         v.posix = Some("/dev/shm".into());
         v.iodepth = 32;
         let o = EngineOptions::resolve(&v, &[]).unwrap();
-        assert_eq!(o.conn.posix.unwrap().io_threads, few);
+        assert_eq!(o.conn.posix.unwrap().io_threads, inline);
+        assert_eq!(
+            o.io_mode,
+            IoMode::Sync,
+            "inline posix submits synchronously"
+        );
         v.posix = Some(disk.display().to_string());
         let o = EngineOptions::resolve(&v, &[]).unwrap();
         assert_eq!(o.conn.posix.unwrap().io_threads, POSIX_AUTO_IO_THREADS);
         v.buffered = true;
         let o = EngineOptions::resolve(&v, &[]).unwrap();
-        assert_eq!(o.conn.posix.unwrap().io_threads, few);
+        assert_eq!(o.conn.posix.unwrap().io_threads, inline);
         v.posix_io_threads = Some("16".into());
         let o = EngineOptions::resolve(&v, &[]).unwrap();
         assert_eq!(o.conn.posix.unwrap().io_threads, 16);

@@ -25,6 +25,11 @@ pub(super) fn volfile_text(dir: &Path, read_only: bool, io_threads: u32) -> Vec<
     if read_only {
         // Leave .glusterfs/landfill to the brick process.
         v.extend_from_slice(b"    option janitor-sleep-duration 86400\n");
+        // Without ctime posix reports the inode's own times instead of
+        // fetching trusted.glusterfs.mdata after every read (one fgetxattr
+        // per I/O, issue 12). A reader has no times of its own to keep, and
+        // posix then writes no mdata xattr either.
+        v.extend_from_slice(b"    option ctime off\n");
     }
     v.extend_from_slice(b"end-volume\n");
     let mut below = "rpc-bypass-posix";
@@ -103,10 +108,13 @@ mod tests {
         );
         assert!(t.contains("option health-check-interval 0"));
         assert!(!t.contains("read-only"));
+        // A writer keeps posix's mdata xattr up to date, as the brick would.
+        assert!(!t.contains("ctime"), "{t}");
         let ro = String::from_utf8(volfile_text(Path::new("/b"), true, 0)).unwrap();
         assert!(
             ro.contains("type features/read-only") && ro.contains("subvolumes rpc-bypass-posix")
         );
+        assert!(ro.contains("    option ctime off\n"), "{ro}");
         let both = String::from_utf8(volfile_text(Path::new("/b"), true, 8)).unwrap();
         assert!(
             both.contains("option thread-count 8\n    subvolumes rpc-bypass-posix"),
