@@ -127,7 +127,7 @@ impl<T> Shared<T> {
     }
 
     /// Push a completion and wake a waiter if one is now satisfied.
-    fn deliver(&self, token: T, result: io::Result<usize>) {
+    pub(crate) fn deliver(&self, token: T, result: io::Result<usize>) {
         let mut st = self.lock();
         #[cfg(test)]
         if self.panic_on_deliver.swap(false, Ordering::SeqCst) {
@@ -148,6 +148,27 @@ impl<T> Shared<T> {
                 self.cond.notify_one();
             }
         }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Forget one operation counted in flight whose completion could not be
+    /// pushed (see the pool's delivery).
+    pub(crate) fn end_undelivered(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<T> CompletionQueue<T> {
+    /// Count one more operation in flight, for a submitter outside this
+    /// module that will later [`Shared::deliver`] it (the pool).
+    pub(crate) fn begin(&self) {
+        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The queue itself, for a submitter that delivers later.
+    pub(crate) fn shared(&self) -> Arc<Shared<T>> {
+        Arc::clone(&self.shared)
     }
 }
 
@@ -289,11 +310,11 @@ pub(crate) struct FileOps {
 }
 
 impl FileOps {
-    fn begin(&self) {
+    pub(crate) fn begin(&self) {
         self.count.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn end(&self) {
+    pub(crate) fn end(&self) {
         // SeqCst pairs with `wait_idle`: either it sees our decrement, or we
         // see its `closing` flag and signal under the lock.
         if self.count.fetch_sub(1, Ordering::SeqCst) == 1 && self.closing.load(Ordering::SeqCst) {

@@ -89,6 +89,7 @@ mod teardown;
 mod aio;
 mod file;
 mod file_async;
+mod pool;
 // what to open, and the ways to open it.
 mod connect;
 mod init;
@@ -101,6 +102,7 @@ pub use creds::cache_thread_credentials;
 pub use error::{Error, Result};
 pub use file::File;
 pub use fs::Fs;
+pub use pool::{IoPool, MAX_POOL_THREADS};
 pub use posix_bypass::{brick_users, rpc_bypass_support, BrickUser};
 pub use stat::{Space, Stat};
 pub use teardown::{background_teardowns, wait_background_teardowns, Teardown};

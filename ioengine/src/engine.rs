@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use gfapi::{Completion, CompletionQueue, Fs, Teardown};
+use gfapi::{Completion, CompletionQueue, Fs, IoPool, Teardown};
 
 use crate::fio::{self, Ddir, Fallocate, FioFile, IoU, IoUToken, JobSettings, Td};
 use crate::options::{
@@ -88,6 +88,8 @@ pub struct Job {
     events: Vec<IoUToken>,
     /// Files whose layout was checked by this job.
     checked: HashSet<usize>,
+    /// `posix_pool`: the job's own threads for reads and writes (rpc-bypass).
+    pool: Option<IoPool<IoUToken>>,
 }
 
 /// Outcome of `queue`.
@@ -476,6 +478,11 @@ pub fn init(td: &mut Td) -> Result<Job, EngineError> {
     // calls. Failing that, gfapi keeps asking the kernel: same identity.
     let _ = gfapi::cache_thread_credentials();
     let depth = settings.iodepth.max(1) as usize;
+    // Started here, in the job: threads do not survive fio's fork.
+    let pool = match opts.posix_pool {
+        0 => None,
+        n => Some(IoPool::new(n as usize).map_err(|e| EngineError::gfapi(&e, "posix_pool"))?),
+    };
     Ok(Job {
         settings,
         opts,
@@ -485,6 +492,7 @@ pub fn init(td: &mut Td) -> Result<Job, EngineError> {
         completions: Vec::with_capacity(depth),
         events: Vec::with_capacity(depth),
         checked: HashSet::new(),
+        pool,
     })
 }
 
@@ -1041,8 +1049,8 @@ pub fn queue(td: &mut Td, u: &mut IoU) -> Result<Queued, EngineError> {
     }
     let q = &job.queue;
     let r = match u.ddir() {
-        Ddir::Read => u.submit_rw(&st.file, q, false),
-        Ddir::Write => u.submit_rw(&st.file, q, true),
+        Ddir::Read => u.submit_rw(&st.file, q, job.pool.as_ref(), false),
+        Ddir::Write => u.submit_rw(&st.file, q, job.pool.as_ref(), true),
         Ddir::Trim => st
             .file
             .discard_async(u.offset(), u.xfer_len(), q, u.token()),

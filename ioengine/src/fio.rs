@@ -15,7 +15,7 @@ use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use gfapi::CompletionQueue;
+use gfapi::{CompletionQueue, IoPool};
 
 use crate::engine::{self, EngineError, FileState, Job};
 use crate::options::{option_specs, OptKind, OptionValues, RawOptions};
@@ -298,6 +298,7 @@ impl Td {
             logfile: cstr_opt(raw.logfile),
             posix: cstr_opt(raw.posix),
             posix_io_threads: cstr_opt(raw.posix_io_threads),
+            posix_pool: cstr_opt(raw.posix_pool),
             posix_read_only: raw.posix_read_only != 0,
             posix_force: raw.posix_force != 0,
             io_timeout: raw.io_timeout,
@@ -710,23 +711,27 @@ impl IoU {
         IoUToken(self.ptr)
     }
 
-    /// Submits a read/write of the io_u's transfer buffer to gfapi.
+    /// Submits a read/write of the io_u's transfer buffer to gfapi, or to
+    /// `pool`'s threads when the job has one.
     pub fn submit_rw(
         &self,
         file: &gfapi::File,
         queue: &CompletionQueue<IoUToken>,
+        pool: Option<&IoPool<IoUToken>>,
         write: bool,
     ) -> gfapi::Result<()> {
         let u = self.raw();
         let (buf, len, off) = (u.xfer_buf.cast::<u8>(), u.xfer_buflen as usize, u.offset);
+        let token = self.token();
         // SAFETY: fio keeps xfer_buf (len bytes) alive and untouched while the
         // io_u is in flight, i.e. until event() hands it back, which happens
         // only after its completion was popped from `queue`.
         unsafe {
-            if write {
-                file.write_at_async_raw(buf, len, off, queue, self.token())
-            } else {
-                file.read_at_async_raw(buf, len, off, queue, self.token())
+            match (pool, write) {
+                (Some(p), true) => p.write_at_raw(file, buf, len, off, queue, token),
+                (Some(p), false) => p.read_at_raw(file, buf, len, off, queue, token),
+                (None, true) => file.write_at_async_raw(buf, len, off, queue, token),
+                (None, false) => file.read_at_async_raw(buf, len, off, queue, token),
             }
         }
     }

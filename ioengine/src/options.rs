@@ -44,6 +44,7 @@ pub struct RawOptions {
     /// here when the job's writes could fill the volume (fio's parent does
     /// this before it forks the job, so `init` sees the decision).
     pub write_aggregation: c_uint,
+    pub posix_pool: *mut c_char,
 }
 
 /// What the option strings of one job hold, copied out of [`RawOptions`].
@@ -68,6 +69,8 @@ pub struct OptionValues {
     pub client_io_threads: bool,
     /// `write_aggregation=` (`WRITE_AGGREGATION_*`).
     pub write_aggregation: u32,
+    /// `posix_pool=`: `auto` or a thread count.
+    pub posix_pool: Option<String>,
     /// The job's `iodepth` (a fio option, not an engine one): the default of
     /// `posix_io_threads` depends on it. 0 counts as 1.
     pub iodepth: u32,
@@ -148,6 +151,8 @@ fn memory_backed(dir: &Path) -> bool {
 }
 /// io-threads' own limit (`thread-count`, IOT_MAX_THREADS in gluster 10).
 pub const POSIX_MAX_IO_THREADS: u32 = 64;
+/// Largest `posix_pool=` (the gfapi crate's pool limit).
+pub const POSIX_MAX_POOL_THREADS: u32 = 256;
 
 const TRANSPORTS: &[(&str, u32, &str)] = &[
     ("tcp", TRANSPORT_TCP, "TCP to glusterd and the bricks"),
@@ -288,10 +293,24 @@ pub fn option_specs() -> &'static [OptSpec] {
             offset: offset_of!(RawOptions, posix_io_threads),
             help: "With posix=: worker threads of a performance/io-threads translator above posix, \
                    auto or 0-64. 0: none; posix then completes every I/O inside the submit call, \
-                   so I/O is submitted synchronously (as io_mode=sync, one at a time). auto: 16 \
-                   when iodepth > 1 and io_mode=async on a disk brick with direct=1 (there the \
-                   threads are the queue depth the device sees), else 0: for buffered jobs and on \
-                   a tmpfs or ramfs brick a hand-off to a thread costs more than the read",
+                   so I/O is submitted synchronously (as io_mode=sync, one at a time). auto: 0 (for \
+                   buffered jobs and on a tmpfs or ramfs brick a hand-off to a thread costs more \
+                   than the read; with direct=1 on a disk brick posix_pool runs the I/O), or 16 \
+                   where posix_pool=0 and iodepth > 1 with io_mode=async on a disk brick",
+            def: Some("auto"),
+        },
+        OptSpec {
+            name: "posix_pool",
+            lname: "rpc-bypass engine threads",
+            alias: None,
+            kind: OptKind::Str,
+            offset: offset_of!(RawOptions, posix_pool),
+            help: "With posix=: threads of the engine's own that run posix's reads and writes \
+                   synchronously and hand the completions back to fio (instead of gluster's \
+                   performance/io-threads, whose queue and wake-ups cost more per I/O), auto or \
+                   0-256. auto: min(iodepth, 16) when posix_io_threads= is not given and \
+                   posix_io_threads=auto would start io-threads (iodepth > 1, io_mode=async, \
+                   direct=1 on a disk brick), else 0. Excludes posix_io_threads > 0",
             def: Some("auto"),
         },
         OptSpec {
@@ -498,6 +517,9 @@ pub struct EngineOptions {
     pub single_instance: bool,
     pub io_mode: IoMode,
     pub write_aggregation: WriteAggregation,
+    /// `posix=` only: threads of the job's own [`gfapi::IoPool`] that run
+    /// reads and writes (0: none). Per job, so not part of the `ConnSpec`.
+    pub posix_pool: u32,
 }
 
 /// `write_aggregation=`.
@@ -741,7 +763,9 @@ impl EngineOptions {
             return resolve_posix(v, urls, dir, transport, port, loglevel, io_mode);
         }
         if v.posix_read_only || v.posix_force || posix_threads_given(v) {
-            return err("posix_io_threads=, posix_read_only= and posix_force= need posix=DIR");
+            return err(
+                "posix_io_threads=, posix_pool=, posix_read_only= and posix_force= need posix=DIR",
+            );
         }
 
         // All URLs of a job must name one volume and one server.
@@ -838,13 +862,28 @@ impl EngineOptions {
             single_instance: v.single_instance,
             io_mode,
             write_aggregation,
+            posix_pool: 0,
         })
     }
 }
 
-/// Was `posix_io_threads` set to something other than its default `auto`?
+/// Was `posix_io_threads` (or `posix_pool`) set to something other than
+/// its default `auto`?
 fn posix_threads_given(v: &OptionValues) -> bool {
-    nonempty(&v.posix_io_threads).is_some_and(|s| !s.eq_ignore_ascii_case("auto"))
+    let given = |o: &Option<String>| nonempty(o).is_some_and(|s| !s.eq_ignore_ascii_case("auto"));
+    given(&v.posix_io_threads) || given(&v.posix_pool)
+}
+
+/// A thread count option: `None` for unset or `auto`.
+fn thread_count(name: &str, value: &Option<String>, max: u32) -> Result<Option<u32>, OptionError> {
+    match nonempty(value) {
+        None => Ok(None),
+        Some(s) if s.eq_ignore_ascii_case("auto") => Ok(None),
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if n <= max => Ok(Some(n)),
+            _ => err(format!("{name}={s}: expected auto or 0-{max}")),
+        },
+    }
 }
 
 /// The `posix=DIR` (rpc-bypass) branch of [`EngineOptions::resolve`].
@@ -878,29 +917,47 @@ fn resolve_posix(
     if port != DEFAULT_PORT {
         return conflict("port=");
     }
-    let io_threads = match nonempty(&v.posix_io_threads) {
-        None => None,
-        Some(s) if s.eq_ignore_ascii_case("auto") => None,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if n <= POSIX_MAX_IO_THREADS => Some(n),
-            _ => {
-                return err(format!(
-                    "posix_io_threads={s}: expected auto or 0-{POSIX_MAX_IO_THREADS}"
-                ))
-            }
-        },
+    let io_threads = thread_count(
+        "posix_io_threads",
+        &v.posix_io_threads,
+        POSIX_MAX_IO_THREADS,
+    )?;
+    let pool = thread_count("posix_pool", &v.posix_pool, POSIX_MAX_POOL_THREADS)?;
+    if let (Some(t), Some(p)) = (io_threads, pool) {
+        if t > 0 && p > 0 {
+            return err(format!(
+                "posix_io_threads={t} and posix_pool={p} exclude each other: reads and writes \
+                 run either on io-threads or on the engine's own threads"
+            ));
+        }
+    }
+    if pool.is_some_and(|p| p > 0) && io_mode == IoMode::Sync {
+        return err(
+            "posix_pool= needs io_mode=async (io_mode=sync runs every I/O in fio's thread)",
+        );
+    }
+    // auto: what io-threads would have been, on the engine's own threads
+    // instead, unless io-threads were asked for by name.
+    let auto = || {
+        if io_mode == IoMode::Async && v.iodepth > 1 {
+            auto_io_threads(Path::new(dir), v.buffered)
+        } else {
+            0
+        }
     };
-    let io_threads = io_threads.unwrap_or(if io_mode == IoMode::Async && v.iodepth > 1 {
-        auto_io_threads(Path::new(dir), v.buffered)
+    let pool = pool.unwrap_or(if io_threads.is_none() {
+        auto().min(v.iodepth)
     } else {
         0
     });
-    // Without io-threads, posix runs every request to completion inside the
-    // submitting call, async ones included (the completion is delivered
-    // before glfs_*_async returns). Async submission would then only add
-    // its overhead (~3% at 4 KiB cached reads) and make fio book the whole
-    // I/O time as submission latency (clat ~0): submit synchronously.
-    let io_mode = if io_threads == 0 {
+    let io_threads = io_threads.unwrap_or(if pool > 0 { 0 } else { auto() });
+    // Without io-threads or a pool, posix runs every request to completion
+    // inside the submitting call, async ones included (the completion is
+    // delivered before glfs_*_async returns). Async submission would then
+    // only add its overhead (~3% at 4 KiB cached reads) and make fio book
+    // the whole I/O time as submission latency (clat ~0): submit
+    // synchronously.
+    let io_mode = if io_threads == 0 && pool == 0 {
         IoMode::Sync
     } else {
         io_mode
@@ -930,6 +987,7 @@ fn resolve_posix(
         io_mode,
         // No write-behind in an rpc-bypass graph.
         write_aggregation: WriteAggregation::On,
+        posix_pool: pool,
     })
 }
 
@@ -1141,15 +1199,66 @@ mod tests {
             IoMode::Sync,
             "inline posix submits synchronously"
         );
+        assert_eq!(o.posix_pool, 0);
+        // Direct I/O on a disk: the engine's own threads instead of io-threads.
         v.posix = Some(disk.display().to_string());
         let o = EngineOptions::resolve(&v, &[]).unwrap();
-        assert_eq!(o.conn.posix.unwrap().io_threads, POSIX_AUTO_IO_THREADS);
+        assert_eq!(o.conn.posix.unwrap().io_threads, 0);
+        assert_eq!(o.posix_pool, POSIX_AUTO_IO_THREADS);
+        assert_eq!(o.io_mode, IoMode::Async);
+        v.iodepth = 4;
+        assert_eq!(
+            EngineOptions::resolve(&v, &[]).unwrap().posix_pool,
+            4,
+            "no more than iodepth"
+        );
+        v.iodepth = 32;
         v.buffered = true;
         let o = EngineOptions::resolve(&v, &[]).unwrap();
         assert_eq!(o.conn.posix.unwrap().io_threads, inline);
+        assert_eq!(o.posix_pool, 0);
         v.posix_io_threads = Some("16".into());
         let o = EngineOptions::resolve(&v, &[]).unwrap();
         assert_eq!(o.conn.posix.unwrap().io_threads, 16);
+        assert_eq!(o.posix_pool, 0, "io-threads by name: no pool");
+    }
+
+    #[test]
+    fn posix_pool_option() {
+        let mut v = values();
+        v.volume = None;
+        v.posix = Some("/dev/shm".into());
+        v.iodepth = 8;
+        v.posix_pool = Some("3".into());
+        let o = EngineOptions::resolve(&v, &[]).unwrap();
+        assert_eq!((o.posix_pool, o.io_mode), (3, IoMode::Async));
+        assert_eq!(o.conn.posix.clone().unwrap().io_threads, 0);
+        // The pool is the job's, not the connection's: same ConnSpec.
+        v.posix_pool = Some("0".into());
+        let none = EngineOptions::resolve(&v, &[]).unwrap();
+        assert_eq!((none.posix_pool, none.io_mode), (0, IoMode::Sync));
+        assert_eq!(none.conn, o.conn);
+        v.posix_pool = Some("2".into());
+        v.posix_io_threads = Some("4".into());
+        let e = EngineOptions::resolve(&v, &[]).unwrap_err();
+        assert!(e.0.contains("exclude each other"), "{e}");
+        v.posix_io_threads = Some("0".into());
+        assert_eq!(EngineOptions::resolve(&v, &[]).unwrap().posix_pool, 2);
+        v.posix_io_threads = None;
+        v.io_mode = IO_MODE_SYNC;
+        let e = EngineOptions::resolve(&v, &[]).unwrap_err();
+        assert!(e.0.contains("io_mode=async"), "{e}");
+        v.io_mode = IO_MODE_ASYNC;
+        for bad in ["257", "-1", "many"] {
+            v.posix_pool = Some(bad.into());
+            let e = EngineOptions::resolve(&v, &[]).unwrap_err();
+            assert!(e.0.contains("posix_pool") && e.0.contains(bad), "{e}");
+        }
+        // Without posix= it is refused like the other posix_ options.
+        let mut w = values();
+        w.posix_pool = Some("2".into());
+        let e = EngineOptions::resolve(&w, &[]).unwrap_err();
+        assert!(e.0.contains("need posix=DIR"), "{e}");
     }
 
     #[test]
@@ -1162,7 +1271,8 @@ mod tests {
         let o = EngineOptions::resolve(&v, &[]).unwrap();
         let p = o.conn.posix.clone().unwrap();
         assert_eq!(p.dir, PathBuf::from("/b/brick"));
-        assert_eq!(p.io_threads, POSIX_AUTO_IO_THREADS);
+        // A disk brick, direct I/O: auto runs reads on the engine's pool.
+        assert_eq!((p.io_threads, o.posix_pool), (0, POSIX_AUTO_IO_THREADS));
         assert!(!p.read_only && !p.force);
         assert!(o.conn.servers.is_empty() && o.conn.volfile.is_none());
         assert_eq!(o.conn.volume, "/b/brick");
@@ -1172,7 +1282,7 @@ mod tests {
         // engine submits synchronously.
         v.iodepth = 1;
         let o = EngineOptions::resolve(&v, &[]).unwrap();
-        assert_eq!(o.conn.posix.unwrap().io_threads, 0);
+        assert_eq!((o.conn.posix.unwrap().io_threads, o.posix_pool), (0, 0));
         assert_eq!(o.io_mode, IoMode::Sync);
         v.iodepth = 8;
         v.io_mode = IO_MODE_SYNC;

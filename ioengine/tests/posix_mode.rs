@@ -54,19 +54,27 @@ fn write_verify_then_read_on_a_scratch_brick() {
     let brick = tempdir("posix-scratch");
     let cwd = tempdir("posix-scratch-cwd");
     let mut total = 0.0;
-    let cases: &[(bool, &str, Option<&str>)] = &[
+    // auto at depth 32 with direct=1 on this (disk) brick runs the I/O on
+    // the engine's own threads (posix_pool); the others name io-threads,
+    // inline submission and a small pool.
+    /// (thread=1, iodepth, an engine option and its value)
+    type Case<'a> = (bool, &'a str, Option<(&'a str, &'a str)>);
+    let cases: &[Case] = &[
         (false, "1", None),
         (false, "32", None),
-        (false, "32", Some("0")),
+        (false, "32", Some(("posix_io_threads", "0"))),
+        (false, "32", Some(("posix_io_threads", "16"))),
         (true, "1", None),
         (true, "32", None),
-        (true, "32", Some("0")),
+        (true, "32", Some(("posix_io_threads", "0"))),
+        (true, "32", Some(("posix_io_threads", "16"))),
+        (true, "32", Some(("posix_pool", "3"))),
     ];
-    for &(thread, depth, iot) in cases {
+    for &(thread, depth, opt) in cases {
         let name = format!(
             "px-{}-{depth}-{}",
             if thread { "t" } else { "p" },
-            iot.unwrap_or("auto")
+            opt.map_or("auto".to_string(), |(k, v)| format!("{k}{v}"))
         );
         let mut a = posix_args(&brick.0);
         a.extend(args(&[
@@ -81,8 +89,8 @@ fn write_verify_then_read_on_a_scratch_brick() {
             "--do_verify=1",
             "--verify_fatal=1",
         ]));
-        if let Some(n) = iot {
-            a.push(format!("--posix_io_threads={n}"));
+        if let Some((k, v)) = opt {
+            a.push(format!("--{k}={v}"));
         }
         if thread {
             a.push("--thread".into());

@@ -40,6 +40,7 @@ pub const ENGINE_OPTIONS: &[&str] = &[
     "volfile",
     "posix",
     "posix_io_threads",
+    "posix_pool",
     "posix_read_only",
     "posix_force",
     "logfile",

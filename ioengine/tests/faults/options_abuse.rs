@@ -235,6 +235,7 @@ fn abuse_posix(log: &mut Log) {
         VOL,
         &[
             (&["--posix_io_threads=lots"], Fails("need posix=DIR")),
+            (&["--posix_pool=2"], Fails("need posix=DIR")),
             (&["--posix_read_only=1"], Fails("need posix=DIR")),
             (&["--posix_force=2"], RANGE),
         ],
@@ -246,6 +247,17 @@ fn abuse_posix(log: &mut Log) {
             (&["--brick=localhost"], Fails("exclude each other")),
             (&["--posix_io_threads=65"], Fails("posix_io_threads")),
             (&["--posix_io_threads=-1"], Fails("posix_io_threads")),
+            (&["--posix_pool=257"], Fails("posix_pool=257")),
+            (&["--posix_pool=some"], Fails("posix_pool=some")),
+            (
+                &["--posix_pool=2", "--posix_io_threads=2"],
+                Fails("exclude each other"),
+            ),
+            (
+                &["--posix_pool=2", "--io_mode=sync"],
+                Fails("io_mode=async"),
+            ),
+            (&["--posix_pool=2", "--iodepth=4"], Runs),
         ],
     );
 }
