@@ -1,11 +1,13 @@
 //! Exporters, hyperfine style: each turns a [`Report`] into files in the
-//! run directory.
+//! run directory. The charts themselves are drawn by [`crate::plot`], which
+//! knows nothing of exporters.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::plot;
 use crate::report::{Mmm, Report, Series, Status, BASE, PEER};
 
 pub trait Exporter {
@@ -21,7 +23,7 @@ pub fn all() -> Vec<Box<dyn Exporter>> {
         Box::new(CsvExporter),
         Box::new(RunInfoExporter),
         Box::new(MarkdownExporter),
-        Box::new(crate::plot::PlotExporter),
+        Box::new(PlotExporter),
     ]
 }
 
@@ -56,6 +58,18 @@ impl Exporter for RunInfoExporter {
         std::fs::write(&path, serde_json::to_string_pretty(&report.info)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(vec![path])
+    }
+}
+
+/// `plots/`: bandwidth and runtime charts per series (see [`plot::write_plots`]).
+pub struct PlotExporter;
+
+impl Exporter for PlotExporter {
+    fn name(&self) -> &'static str {
+        "plots"
+    }
+    fn export(&self, report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
+        plot::write_plots(report, dir)
     }
 }
 

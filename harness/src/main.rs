@@ -1,6 +1,26 @@
 //! glusterrs-bench: runs fio jobs across GlusterFS setups and peers
 //! (base, fuse, bypass, bypass-custom, rpc-bypass, gfapi, gfapi_async),
 //! writes CSV, the seed-style table and plots, and compares runs.
+//!
+//! # Layout
+//!
+//! The modules form layers; each uses only the layers before it
+//! (`scripts/check-layout` checks that there is no cycle):
+//!
+//! 1. plain pieces: `sys` (signals, commands without a shell, the teardown
+//!    stack), `fio` (fio's JSON output), `jobfile`, `volfile`, `stats`, `manpage`;
+//! 2. the result model and what runs the measured processes: `report` (rows,
+//!    run info, per-setup summaries), `cpuacct`, `qemu`, `cluster` (the cluster
+//!    operations behind a trait);
+//! 3. what is built on those: `setup` (each setup's fio options),
+//!    `netns_cluster` (`--nodes`), `plot` (charts of a report), `compare` (the
+//!    statistics of a verdict), `peers`;
+//! 4. the outputs and commands over runs: `export` (CSV, run.json,
+//!    summary.md, plots), `history`, `gate` (`compare` as CI runs it),
+//!    `rpc_targets`;
+//! 5. `run/`, the `run` command, in layers of its own (see its module comment):
+//!    `args` -> `plan` -> `cpu` -> `bringup` -> `exec` -> `measure` -> `outputs`,
+//!    their order in `run/mod.rs`.
 
 mod cluster;
 mod compare;

@@ -14,45 +14,39 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::export::Exporter;
 use crate::report::{Mmm, Report, Series, SetupSummary, Status, BASE};
 
-pub struct PlotExporter;
-
-impl Exporter for PlotExporter {
-    fn name(&self) -> &'static str {
-        "plots"
-    }
-    fn export(&self, report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
-        load_fonts()?;
-        let out = dir.join("plots");
-        std::fs::create_dir_all(&out)?;
-        let mut files = Vec::new();
-        for s in report.summarize() {
-            if s.setups.iter().all(|x| x.status != Status::Ok) {
-                continue;
-            }
-            let stem = slug(&s.label);
-            for kind in [Kind::Bandwidth, Kind::Runtime] {
-                let name = format!("{stem}-{}", kind.suffix());
-                let png = out.join(format!("{name}.png"));
-                let svg = out.join(format!("{name}.svg"));
-                {
-                    let root = BitMapBackend::new(&png, (W, H)).into_drawing_area();
-                    draw(&root, &s, kind).with_context(|| format!("drawing {}", png.display()))?;
-                    root.present().map_err(|e| anyhow!("{e:?}"))?;
-                }
-                {
-                    let root = SVGBackend::new(&svg, (W, H)).into_drawing_area();
-                    draw(&root, &s, kind).with_context(|| format!("drawing {}", svg.display()))?;
-                    root.present().map_err(|e| anyhow!("{e:?}"))?;
-                }
-                files.push(png);
-                files.push(svg);
-            }
+/// Writes `plots/<series>-{bw,runtime}.{png,svg}` under `dir` for every
+/// series with at least one measured setup; returns the files written.
+pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
+    load_fonts()?;
+    let out = dir.join("plots");
+    std::fs::create_dir_all(&out)?;
+    let mut files = Vec::new();
+    for s in report.summarize() {
+        if s.setups.iter().all(|x| x.status != Status::Ok) {
+            continue;
         }
-        Ok(files)
+        let stem = slug(&s.label);
+        for kind in [Kind::Bandwidth, Kind::Runtime] {
+            let name = format!("{stem}-{}", kind.suffix());
+            let png = out.join(format!("{name}.png"));
+            let svg = out.join(format!("{name}.svg"));
+            {
+                let root = BitMapBackend::new(&png, (W, H)).into_drawing_area();
+                draw(&root, &s, kind).with_context(|| format!("drawing {}", png.display()))?;
+                root.present().map_err(|e| anyhow!("{e:?}"))?;
+            }
+            {
+                let root = SVGBackend::new(&svg, (W, H)).into_drawing_area();
+                draw(&root, &s, kind).with_context(|| format!("drawing {}", svg.display()))?;
+                root.present().map_err(|e| anyhow!("{e:?}"))?;
+            }
+            files.push(png);
+            files.push(svg);
+        }
     }
+    Ok(files)
 }
 
 const W: u32 = 1280;
@@ -367,7 +361,7 @@ mod tests {
         };
         let dir = std::env::temp_dir().join(format!("gb-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let files = PlotExporter.export(&rep, &dir).unwrap();
+        let files = write_plots(&rep, &dir).unwrap();
         assert_eq!(files.len(), 4);
         for f in &files {
             let len = std::fs::metadata(f).unwrap().len();
