@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use gfapi::{Fs, Teardown};
 
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::fio::{self, JobSettings};
 use crate::options::{ConnSpec, EngineOptions, PosixSpec};
 
