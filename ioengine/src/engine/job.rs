@@ -32,7 +32,7 @@ pub struct Job {
 }
 
 /// This job's engine state, if `init` made one.
-pub fn job_state(td: &mut Td) -> Option<&mut Job> {
+pub(super) fn job_state(td: &mut Td) -> Option<&mut Job> {
     td.job::<Job>()
 }
 
@@ -74,7 +74,7 @@ pub(super) fn job_options(td: &Td) -> Result<(EngineOptions, Vec<String>), Engin
     Ok((opts, paths))
 }
 
-/// Stats `paths` from a forked helper process (see the module docs).
+/// Stats `paths` from a forked helper process (see the `engine` module docs).
 pub(super) fn probe_sizes(
     spec: &ConnSpec,
     paths: &[String],
@@ -143,7 +143,7 @@ pub(super) fn probe_sizes(
 }
 
 /// `setup`: runs before io sizes are computed, in fio's parent (default) or
-/// in the job (`create_serialize=0`). Checks the options, connects (see the
+/// in the job (`create_serialize=0`). Checks the options, connects (see the `engine`
 /// module docs) and reports the sizes of existing files.
 pub fn setup(td: &mut Td) -> Result<(), EngineError> {
     merge_file_names(td)?;

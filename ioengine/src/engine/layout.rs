@@ -214,7 +214,7 @@ pub(super) fn could_fill(earlier: u64, needed: u64, avail: Option<u64>) -> bool 
 }
 
 /// `write_aggregation=auto`: turns write-behind's aggregation off for a job
-/// whose writes could fill the volume (see `connect`), and says so.
+/// whose writes could fill the volume (see `connect::client`), and says so.
 pub(super) fn decide_write_aggregation(
     td: &mut Td,
     opts: &EngineOptions,

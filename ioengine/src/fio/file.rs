@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::ptr::{self, NonNull};
 
-use super::{cstr_opt, sys};
+use super::{cstr_opt, slot, sys};
 
 /// One file of a job (`struct fio_file`).
 #[derive(Clone, Copy)]
@@ -76,34 +76,23 @@ impl FioFile {
         self.raw_mut().engine_pos = LAYOUT_DONE;
     }
 
-    /// `engine_data`: NULL, or a `Box<Box<dyn Any>>` stored by
-    /// [`FioFile::set_state`].
-    fn state_slot(&self) -> *mut Box<dyn Any> {
-        self.raw().engine_data.cast()
-    }
-
     /// The engine's open-file state, if one of type `S` is stored.
     pub fn state<S: Any>(&self) -> Option<&S> {
-        // SAFETY: engine_data is NULL or the box stored by set_state(); it is
-        // freed only by take_state() from the same job.
-        unsafe { self.state_slot().as_ref() }?.downcast_ref::<S>()
+        // SAFETY: engine_data is NULL or set by set_state(); it is freed
+        // only by take_state() from the same job, which writes it from no
+        // other place.
+        unsafe { slot::get(self.raw().engine_data) }
     }
 
     pub fn set_state<S: Any>(&mut self, st: S) {
-        let slot: Box<Box<dyn Any>> = Box::new(Box::new(st));
-        self.raw_mut().engine_data = Box::into_raw(slot).cast();
+        self.raw_mut().engine_data = slot::put(st);
     }
 
     pub fn take_state<S: Any>(&mut self) -> Option<Box<S>> {
-        let p = self.state_slot();
-        // SAFETY: as in state().
-        if !unsafe { p.as_ref() }?.is::<S>() {
-            return None;
-        }
+        // SAFETY: as in state(); the slot is cleared right after.
+        let st = unsafe { slot::take(self.raw().engine_data) }?;
         self.raw_mut().engine_data = ptr::null_mut();
-        // SAFETY: p came from Box::into_raw in set_state and is taken once.
-        let slot = unsafe { Box::from_raw(p) };
-        slot.downcast::<S>().ok()
+        Some(st)
     }
 
     pub(super) fn as_ptr(&self) -> *mut sys::fio_file {

@@ -26,6 +26,7 @@ pub mod sys {
 mod file;
 mod io_u;
 pub mod process;
+mod slot;
 mod symbols;
 mod td;
 

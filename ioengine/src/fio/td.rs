@@ -8,7 +8,7 @@ use std::io;
 use std::ptr::{self, NonNull};
 
 use super::symbols::{api, running_fio_version, sym};
-use super::{cstr_opt, sys, FioFile, BUILT_FOR_FIO};
+use super::{cstr_opt, slot, sys, FioFile, BUILT_FOR_FIO};
 use crate::error::EngineError;
 use crate::options::{OptionValues, RawOptions, WRITE_AGGREGATION_OFF};
 
@@ -308,42 +308,28 @@ impl Td {
         }
     }
 
-    /// `td->io_ops_data`: NULL, or a `Box<Box<dyn Any>>` stored by
-    /// [`Td::set_job`].
-    fn job_slot(&self) -> *mut Box<dyn Any> {
-        self.raw().io_ops_data.cast()
-    }
-
     /// The engine's state of this job, if `init` stored one of type `J`.
     pub fn job<J: Any>(&mut self) -> Option<&mut J> {
-        // SAFETY: io_ops_data is either NULL or the box stored by set_job();
-        // only this job's thread uses it.
-        unsafe { self.job_slot().as_mut() }?.downcast_mut::<J>()
+        // SAFETY: io_ops_data is NULL or set by set_job(); only this job's
+        // thread uses it, and the borrow of self covers the result.
+        unsafe { slot::get_mut(self.raw().io_ops_data) }
     }
 
     /// Stores the engine's state of this job (`td->io_ops_data`); an earlier
     /// one would leak, so `init` stores it once.
     pub fn set_job<J: Any>(&mut self, job: J) {
-        let slot: Box<Box<dyn Any>> = Box::new(Box::new(job));
-        self.raw_mut().io_ops_data = Box::into_raw(slot).cast();
+        self.raw_mut().io_ops_data = slot::put(job);
     }
 
     /// Takes the engine's state of this job out of `td->io_ops_data`, if it
     /// is of type `J`.
     pub fn take_job<J: Any>(&mut self) -> Option<Box<J>> {
-        let p = self.job_slot();
-        // SAFETY: as in job().
-        if !unsafe { p.as_ref() }?.is::<J>() {
-            return None;
-        }
+        // SAFETY: as in job(); the slot is cleared right after.
+        let job = unsafe { slot::take(self.raw().io_ops_data) }?;
         self.raw_mut().io_ops_data = ptr::null_mut();
-        // SAFETY: p came from Box::into_raw in set_job and is taken once.
-        let slot = unsafe { Box::from_raw(p) };
-        slot.downcast::<J>().ok()
+        Some(job)
     }
 
-    /// Refuses to run against a fio whose structures differ from the headers
-    /// this library was compiled with.
     /// `ours` is this engine's ops table, which `td->io_ops` must point at.
     pub fn check_abi(&self, ours: *const sys::ioengine_ops) -> Result<(), EngineError> {
         let running = running_fio_version().ok_or_else(|| {
