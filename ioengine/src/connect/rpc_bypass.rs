@@ -16,7 +16,7 @@
 //!   posix runs every request to completion inside the submitting call,
 //!   async ones included: the completion is delivered before
 //!   `glfs_*_async` returns. The options then select synchronous submission
-//!   (see `options::resolve_posix`), which is cheaper and lets fio book the
+//!   (see `options::posix::resolve_posix`), which is cheaper and lets fio book the
 //!   I/O time as completion latency. An async completion delivered inside
 //!   the submit call is handled anyway (as gfapi can do for requests that
 //!   fail at once, e.g. on a disconnected client): the completion queue counts the request in flight
@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use gfapi::{Fs, Teardown};
 
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::fio::{self, JobSettings};
 use crate::options::{ConnSpec, EngineOptions, PosixSpec};
 
