@@ -31,8 +31,10 @@
 //!    and mounts from /proc), `xml.rs` (`gluster --xml` answers), `names.rs` (what
 //!    gluster accepts as volume names, brick paths and options; [`unique_name`]);
 //! 2. the host's management daemon: `glusterd.rs` ([`Glusterd`], [`GLUSTERD_PORT`]);
-//! 3. volumes on it: `volume/` ([`Volume`]'s life in `mod.rs`, [`VolumeSpec`] in
-//!    `spec.rs`, the brick processes in `bricks.rs`);
+//! 3. volumes on it: `volume/` ([`Volume`]'s life in `mod.rs`, [`VolumeSpec`] and the
+//!    [`CommonVolumeSpec`] every volume spec embeds in `spec.rs`, the brick processes in
+//!    `bricks.rs`, the steps of removing a volume in `teardown.rs`, which cluster volumes
+//!    use too);
 //! 4. what is made of a volume: `mount.rs` ([`FuseMount`], [`Volume::mount_fuse`]),
 //!    `volfile.rs` (the bypass setups' volfiles), and `stale.rs` ([`cleanup_stale`],
 //!    which undoes what crashed runs left of the layers below);
@@ -86,7 +88,9 @@ pub use multinode::{
 pub use names::{parse_unique_name, unique_name, DEFAULT_PREFIX};
 pub use stale::{cleanup_stale, CleanupReport};
 pub use volfile::{client_volfile, posix_volfile, Transport};
-pub use volume::{brick_host, list_volumes, volume_exists, BrickStatus, Volume, VolumeSpec};
+pub use volume::{
+    brick_host, list_volumes, volume_exists, BrickStatus, CommonVolumeSpec, Volume, VolumeSpec,
+};
 
 #[cfg(test)]
 mod tests {

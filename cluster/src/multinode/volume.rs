@@ -10,7 +10,11 @@ use std::time::Duration;
 use super::Cluster;
 use crate::cmd::{wait_ok, Interrupt};
 use crate::error::{Error, Result};
-use crate::names::{unique_name, validate_brick_path, validate_volume_name, DEFAULT_PREFIX};
+use crate::names::validate_brick_path;
+use crate::volume::{
+    embed_common_volume_spec, remove_tree, roll_back, stop_and_delete, teardown_on_drop,
+    CommonVolumeSpec, OwnedVolume,
+};
 use crate::xml;
 
 const ONLINE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -88,31 +92,25 @@ impl Layout {
     }
 }
 
-/// What volume to create on a cluster.
+/// What volume to create on a cluster: the [`CommonVolumeSpec`] every volume has (also
+/// reachable as `spec.name`, ... by dereference) and the brick layout.
 #[derive(Debug, Clone)]
 pub struct ClusterVolumeSpec {
-    /// Volume name; `None`: a unique one from `prefix`.
-    pub name: Option<String>,
-    /// Prefix of the generated name.
-    pub prefix: String,
+    /// Name, options and interrupt.
+    pub common: CommonVolumeSpec,
     /// Brick arrangement. Brick `i` goes to node `i % nodes + 1`, so every replica or
     /// disperse set spans the nodes round-robin.
     pub layout: Layout,
-    /// `gluster volume set` options, applied before the start.
-    pub options: Vec<(String, String)>,
-    /// Stops creation between steps once set (and undoes it).
-    pub interrupt: Option<Interrupt>,
 }
+
+embed_common_volume_spec!(ClusterVolumeSpec);
 
 impl ClusterVolumeSpec {
     /// A volume with this layout.
     pub fn new(layout: Layout) -> ClusterVolumeSpec {
         ClusterVolumeSpec {
-            name: None,
-            prefix: DEFAULT_PREFIX.to_string(),
+            common: CommonVolumeSpec::default(),
             layout,
-            options: Vec::new(),
-            interrupt: None,
         }
     }
 
@@ -129,30 +127,6 @@ impl ClusterVolumeSpec {
     /// Disperse `data + redundancy`.
     pub fn disperse(data: usize, redundancy: usize) -> ClusterVolumeSpec {
         Self::new(Layout::Disperse { data, redundancy })
-    }
-
-    /// Exact name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Prefix for the generated name.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// Adds a `gluster volume set` option.
-    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.options.push((key.into(), value.into()));
-        self
-    }
-
-    /// Stops creation between steps once `interrupt` is set.
-    pub fn interrupt(mut self, interrupt: Interrupt) -> Self {
-        self.interrupt = Some(interrupt);
-        self
     }
 }
 
@@ -184,11 +158,7 @@ impl Cluster {
     /// until every brick is online. On failure what was made is removed.
     pub fn create_volume(&self, spec: ClusterVolumeSpec) -> Result<ClusterVolume> {
         spec.layout.validate()?;
-        let name = match &spec.name {
-            Some(n) => n.clone(),
-            None => unique_name(&spec.prefix)?,
-        };
-        validate_volume_name(&name)?;
+        let name = spec.volume_name()?;
         let nodes = self.nodes();
         if nodes.is_empty() {
             return Err(Error::invalid("cluster", self.name(), "has no nodes"));
@@ -222,18 +192,10 @@ impl Cluster {
             created: false,
             done: false,
         };
-        let interrupt = spec.interrupt.clone().unwrap_or_default();
+        let interrupt = spec.interrupt_flag();
         match vol.bring_up(&spec.options, &interrupt) {
             Ok(()) => Ok(vol),
-            Err(e) => {
-                if let Err(undo) = vol.teardown() {
-                    eprintln!(
-                        "glusterrs-cluster: rollback of volume {} incomplete: {undo}",
-                        vol.name
-                    );
-                }
-                Err(e)
-            }
+            Err(e) => Err(roll_back(vol, e)),
         }
     }
 }
@@ -354,36 +316,30 @@ impl ClusterVolume {
     pub fn destroy(mut self) -> Result<()> {
         self.teardown()
     }
+}
 
-    fn teardown(&mut self) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.done = true;
+impl OwnedVolume for ClusterVolume {
+    fn volume_name(&self) -> &str {
+        &self.name
+    }
+
+    fn removal_started(&mut self) -> &mut bool {
+        &mut self.done
+    }
+
+    fn remove(&mut self) -> Result<()> {
         if self.cluster.is_torn_down() {
             return Ok(()); // everything went with the cluster
         }
         let mut first_err = None;
         if self.created {
-            match self
-                .cluster
-                .gluster_any(&["volume", "stop", &self.name, "force"])
-            {
-                Err(Error::Command { detail, .. })
-                    if detail.contains("is not in the started state") => {}
-                Err(e) => first_err = Some(e),
-                Ok(_) => {}
-            }
-            if let Err(e) = self.cluster.gluster_any(&["volume", "delete", &self.name]) {
-                first_err.get_or_insert(e);
-            }
+            let cluster = &self.cluster;
+            stop_and_delete(&self.name, |args| cluster.gluster_any(args), &mut first_err);
         }
+        // The brick directories are the cluster's (under its tree), removed even when the
+        // delete failed.
         for b in &self.bricks {
-            if let Err(e) = fs::remove_dir_all(&b.path) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    first_err.get_or_insert(Error::io("remove dir", &b.path, e));
-                }
-            }
+            remove_tree(&b.path, &mut first_err);
         }
         first_err.map_or(Ok(()), Err)
     }
@@ -391,12 +347,7 @@ impl ClusterVolume {
 
 impl Drop for ClusterVolume {
     fn drop(&mut self) {
-        if let Err(e) = self.teardown() {
-            eprintln!(
-                "glusterrs-cluster: cleanup of volume {} failed: {e}",
-                self.name
-            );
-        }
+        teardown_on_drop(self);
     }
 }
 

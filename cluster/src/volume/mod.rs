@@ -2,10 +2,12 @@
 //! removed afterwards: [`Volume`]'s life from [`Volume::create`] to teardown, and the
 //! questions to glusterd about volumes. What to create is in `spec.rs`; the brick
 //! processes (status, killing and restarting them, what they leave in `/var/run/gluster`)
-//! in `bricks.rs`.
+//! in `bricks.rs`; the steps of removing a volume, shared with a cluster's volumes, in
+//! `teardown.rs`.
 
 mod bricks;
 mod spec;
+mod teardown;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,12 +16,16 @@ use std::sync::Mutex;
 use crate::cmd::{gluster, Interrupt};
 use crate::error::{Error, Result};
 use crate::glusterd::{GLUSTERD_PORT, SERVER_HOST};
-use crate::names::{unique_name, validate_brick_path, validate_option, validate_volume_name};
+use crate::names::{validate_brick_path, validate_option};
 use crate::procfs;
 
 pub use bricks::BrickStatus;
 pub(crate) use bricks::{brick_socket, remove_brick_logs, remove_run_leftovers};
-pub use spec::VolumeSpec;
+pub(crate) use spec::embed_common_volume_spec;
+pub use spec::{CommonVolumeSpec, VolumeSpec};
+pub(crate) use teardown::{
+    keep_first, remove_tree, roll_back, stop_and_delete, teardown_on_drop, OwnedVolume,
+};
 
 /// File written in every brick directory tree this crate creates; holds the volume name.
 pub(crate) const OWNER_MARKER: &str = ".glusterrs-cluster-owner";
@@ -71,11 +77,7 @@ impl Volume {
     /// HOST:BRICK... force`, `volume set` for each option, `volume start`, and waits until
     /// every brick is online. On any failure, undoes what it did and returns the error.
     pub fn create(spec: VolumeSpec) -> Result<Volume> {
-        let name = match &spec.name {
-            Some(n) => n.clone(),
-            None => unique_name(&spec.prefix)?,
-        };
-        validate_volume_name(&name)?;
+        let name = spec.volume_name()?;
         // Existing bricks, when given, set the count (the field may be filled directly).
         let brick_count = match spec.existing_bricks.len() {
             0 => spec.bricks,
@@ -145,18 +147,10 @@ impl Volume {
             sockets: Mutex::new(Vec::new()),
             done: false,
         };
-        let interrupt = spec.interrupt.clone().unwrap_or_default();
+        let interrupt = spec.interrupt_flag();
         match vol.bring_up(&root, own_dir.as_deref(), &spec.options, &interrupt) {
             Ok(()) => Ok(vol),
-            Err(e) => {
-                if let Err(undo) = vol.teardown() {
-                    eprintln!(
-                        "glusterrs-cluster: rollback of volume {} incomplete: {undo}",
-                        vol.name
-                    );
-                }
-                Err(e)
-            }
+            Err(e) => Err(roll_back(vol, e)),
         }
     }
 
@@ -282,12 +276,18 @@ impl Volume {
     pub fn destroy(mut self) -> Result<()> {
         self.teardown()
     }
+}
 
-    fn teardown(&mut self) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.done = true;
+impl OwnedVolume for Volume {
+    fn volume_name(&self) -> &str {
+        &self.name
+    }
+
+    fn removal_started(&mut self) -> &mut bool {
+        &mut self.done
+    }
+
+    fn remove(&mut self) -> Result<()> {
         let mut first_err: Option<Error> = None;
         let mut deleted = !self.created;
         if self.created {
@@ -295,32 +295,16 @@ impl Volume {
                 .status()
                 .map(|st| st.iter().filter_map(|s| s.pid).collect())
                 .unwrap_or_default();
-            match gluster(["volume", "stop", &self.name, "force"]) {
-                Ok(_) => {}
-                Err(Error::Command { detail, .. })
-                    if detail.contains("is not in the started state") => {}
-                Err(e) => first_err = first_err.or(Some(e)),
-            }
-            match gluster(["volume", "delete", &self.name]) {
-                Ok(_) => deleted = true,
-                Err(Error::Command { detail, .. }) if detail.contains("does not exist") => {
-                    deleted = true
-                }
-                Err(e) => first_err = first_err.or(Some(e)),
-            }
+            deleted = stop_and_delete(&self.name, |args| gluster(args), &mut first_err);
             if let Err(e) = self.wait_exited(&pids) {
-                first_err = first_err.or(Some(e));
+                keep_first(&mut first_err, e);
             }
         }
         // Leave the directories of a volume that still exists; cleanup_stale finds them
         // later through the owner marker.
         if deleted {
             if let Some(dir) = self.own_dir.take() {
-                if let Err(e) = fs::remove_dir_all(&dir) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        first_err = first_err.or(Some(Error::io("remove dir", &dir, e)));
-                    }
-                }
+                remove_tree(&dir, &mut first_err);
             }
             if self.created {
                 remove_brick_logs(&self.bricks);
@@ -329,21 +313,13 @@ impl Volume {
                 remove_run_leftovers(&self.name, &sockets);
             }
         }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        first_err.map_or(Ok(()), Err)
     }
 }
 
 impl Drop for Volume {
     fn drop(&mut self) {
-        if let Err(e) = self.teardown() {
-            eprintln!(
-                "glusterrs-cluster: cleanup of volume {} failed: {e}",
-                self.name
-            );
-        }
+        teardown_on_drop(self);
     }
 }
 
@@ -352,6 +328,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::names::unique_name;
 
     /// Real glusterd: an interrupt set before or during `Volume::create`
     /// stops it, rolls back, and leaves no volume or directory.
