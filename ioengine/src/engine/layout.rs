@@ -145,7 +145,7 @@ pub(super) fn ensure_layout(
 /// `prepopulate_file`: called by fio's setup_files() for every file once the
 /// io sizes are known, before any job starts (in fio's parent by default).
 /// The first call lays out every file of the job that needs it, the way
-/// fio lays out local files at that point (see [`ensure_layout`]).
+/// fio lays out local files at that point (see `ensure_layout`).
 pub fn prepopulate_file(td: &mut Td, f: FioFile) -> Result<(), EngineError> {
     if f.index() != 0 {
         return Ok(());
