@@ -25,6 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crate::aio::{CompletionQueue, FileOps, Shared};
+use crate::creds::cache_thread_credentials;
 use crate::error::{last_errno_error, Error, Result};
 use crate::file::{self, File};
 use crate::raw;
@@ -109,7 +110,9 @@ unsafe impl<T: Send> Send for Request<T> {}
 impl<T: Send + 'static> IoPool<T> {
     /// A pool of `threads` threads (1 to [`MAX_POOL_THREADS`]). The threads
     /// block every signal, as gluster's own threads do, so signals meant for
-    /// the program reach its threads.
+    /// the program reach its threads, and send every request with the
+    /// process's credentials as they are now (see
+    /// [`cache_thread_credentials`](crate::cache_thread_credentials)).
     pub fn new(threads: usize) -> Result<IoPool<T>> {
         let bad = |msg| {
             Error::io(
@@ -256,6 +259,11 @@ fn block_signals() {
 
 fn worker<T: Send + 'static>(shared: &PoolShared<T>) {
     block_signals();
+    // Without a cached identity gfapi asks the kernel for it on every
+    // request (geteuid, getegid, getgroups twice); the process's identity
+    // now is what the requests would carry anyway. Failing that, gfapi
+    // keeps asking: same identity, four system calls more.
+    let _ = cache_thread_credentials();
     loop {
         let request = {
             let mut st = shared.lock();
