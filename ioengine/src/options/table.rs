@@ -106,6 +106,8 @@ pub const MAX_IO_TIMEOUT: u32 = 1013;
 pub const POSIX_MAX_IO_THREADS: u32 = 64;
 /// Largest `posix_pool=` (the gfapi crate's pool limit).
 pub const POSIX_MAX_POOL_THREADS: u32 = 256;
+/// Most threads `posix_pool=auto` starts (one per I/O in flight up to this).
+pub const POSIX_AUTO_POOL_MAX: u32 = 64;
 
 const TRANSPORTS: &[(&str, u32, &str)] = &[
     ("tcp", TRANSPORT_TCP, "TCP to glusterd and the bricks"),
@@ -261,7 +263,7 @@ pub fn option_specs() -> &'static [OptSpec] {
             help: "With posix=: threads of the engine's own that run posix's reads and writes \
                    synchronously and hand the completions back to fio (instead of gluster's \
                    performance/io-threads, whose queue and wake-ups cost more per I/O), auto or \
-                   0-256. auto: min(iodepth, 16) when posix_io_threads= is not given and \
+                   0-256. auto: min(iodepth, 64) when posix_io_threads= is not given and \
                    posix_io_threads=auto would start io-threads (iodepth > 1, io_mode=async, \
                    direct=1 on a disk brick), else 0. Excludes posix_io_threads > 0",
             def: Some("auto"),

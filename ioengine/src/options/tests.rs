@@ -202,13 +202,19 @@ fn auto_io_threads_follow_the_medium() {
     v.posix = Some(disk.display().to_string());
     let o = EngineOptions::resolve(&v, &[]).unwrap();
     assert_eq!(o.conn.posix.unwrap().io_threads, 0);
-    assert_eq!(o.posix_pool, POSIX_AUTO_IO_THREADS);
+    assert_eq!(o.posix_pool, 32, "one thread per I/O in flight");
     assert_eq!(o.io_mode, IoMode::Async);
     v.iodepth = 4;
     assert_eq!(
         EngineOptions::resolve(&v, &[]).unwrap().posix_pool,
         4,
         "no more than iodepth"
+    );
+    v.iodepth = 1000;
+    assert_eq!(
+        EngineOptions::resolve(&v, &[]).unwrap().posix_pool,
+        POSIX_AUTO_POOL_MAX,
+        "auto's cap"
     );
     v.iodepth = 32;
     v.buffered = true;
@@ -270,7 +276,7 @@ fn posix_mode() {
     let p = o.conn.posix.clone().unwrap();
     assert_eq!(p.dir, PathBuf::from("/b/brick"));
     // A disk brick, direct I/O: auto runs reads on the engine's pool.
-    assert_eq!((p.io_threads, o.posix_pool), (0, POSIX_AUTO_IO_THREADS));
+    assert_eq!((p.io_threads, o.posix_pool), (0, 32));
     assert!(!p.read_only && !p.force);
     assert!(o.conn.servers.is_empty() && o.conn.volfile.is_none());
     assert_eq!(o.conn.volume, "/b/brick");
