@@ -236,6 +236,28 @@ impl Fs {
         Teardown::from_u8(self.inner.teardown.load(Ordering::Acquire))
     }
 
+    /// Tell gfapi the calling thread's process id once, so the requests
+    /// it sends from this thread carry it without a `getpid()` system call
+    /// each (gfapi fills every frame's pid that way unless the thread has
+    /// one set). Call it on each thread that submits I/O, after any fork.
+    ///
+    /// ```no_run
+    /// # let fs = gfapi::Volume::new("myvol").init()?;
+    /// fs.cache_thread_pid()?;
+    /// # Ok::<(), gfapi::Error>(())
+    /// ```
+    pub fn cache_thread_pid(&self) -> Result<()> {
+        extern "C" {
+            // libgfapi's GFAPI_PRIVATE_6.1 export (not in glfs.h): stores
+            // `pid` in the calling thread's syncop context.
+            fn glfs_setfspid(fs: *mut raw::glfs_t, pid: libc::pid_t) -> libc::c_int;
+        }
+        // SAFETY: the instance is alive (we hold a handle); the call only
+        // validates it and stores the pid in gfapi's thread-local context.
+        let rc = unsafe { glfs_setfspid(self.raw(), libc::getpid()) };
+        check(rc, "glfs_setfspid", None)
+    }
+
     /// Number of live handles (this one, other `Fs` clones and open
     /// [`File`](crate::File)s) sharing this instance.
     pub fn handle_count(&self) -> usize {
