@@ -397,6 +397,8 @@ fn io_pool_writes_and_reads_back_with_direct_io_and_close_waits() {
     let _w = watchdog(Duration::from_secs(120), "io pool");
     let brick = TempDir::new("pool");
     let fs = Volume::posix(brick.path()).init().unwrap();
+    // This thread's requests then carry the cached pid (no getpid each).
+    fs.cache_thread_pid().unwrap();
     const BLOCK: usize = 4096;
     const BLOCKS: usize = 64;
     let data = pattern(BLOCK * BLOCKS, 11);
