@@ -127,7 +127,7 @@ impl<T> Shared<T> {
     }
 
     /// Push a completion and wake a waiter if one is now satisfied.
-    pub(crate) fn deliver(&self, token: T, result: io::Result<usize>) {
+    fn deliver(&self, token: T, result: io::Result<usize>) {
         let mut st = self.lock();
         #[cfg(test)]
         if self.panic_on_deliver.swap(false, Ordering::SeqCst) {
@@ -148,27 +148,6 @@ impl<T> Shared<T> {
                 self.cond.notify_one();
             }
         }
-    }
-}
-
-impl<T> Shared<T> {
-    /// Forget one operation counted in flight whose completion could not be
-    /// pushed (see the pool's delivery).
-    pub(crate) fn end_undelivered(&self) {
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl<T> CompletionQueue<T> {
-    /// Count one more operation in flight, for a submitter outside this
-    /// module that will later [`Shared::deliver`] it (the pool).
-    pub(crate) fn begin(&self) {
-        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// The queue itself, for a submitter that delivers later.
-    pub(crate) fn shared(&self) -> Arc<Shared<T>> {
-        Arc::clone(&self.shared)
     }
 }
 
@@ -310,11 +289,11 @@ pub(crate) struct FileOps {
 }
 
 impl FileOps {
-    pub(crate) fn begin(&self) {
+    fn begin(&self) {
         self.count.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn end(&self) {
+    fn end(&self) {
         // SeqCst pairs with `wait_idle`: either it sees our decrement, or we
         // see its `closing` flag and signal under the lock.
         if self.count.fetch_sub(1, Ordering::SeqCst) == 1 && self.closing.load(Ordering::SeqCst) {
@@ -341,11 +320,26 @@ impl FileOps {
     }
 }
 
-/// State owned by gfapi between submission and callback.
-struct Op<T> {
+/// One operation between submission and completion: owned by gfapi until
+/// its callback, or by the pool until a worker has run it.
+pub(crate) struct Op<T> {
     queue: Arc<Shared<T>>,
     token: T,
     file: Arc<FileOps>,
+}
+
+impl<T> Op<T> {
+    /// Counts the operation in flight on `queue` and on the file before
+    /// anyone can complete it; [`complete`] ends both counts.
+    pub(crate) fn begin(queue: &CompletionQueue<T>, token: T, file: &Arc<FileOps>) -> Op<T> {
+        queue.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        file.begin();
+        Op {
+            queue: Arc::clone(&queue.shared),
+            token,
+            file: Arc::clone(file),
+        }
+    }
 }
 
 /// Decrements the file's in-flight count when dropped, even while unwinding.
@@ -366,13 +360,7 @@ pub(crate) fn submit<T: Send + 'static>(
     file: &Arc<FileOps>,
     submit_fn: impl FnOnce(raw::glfs_io_cbk, *mut c_void) -> c_int,
 ) -> Result<(), (T, io::Error)> {
-    queue.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-    file.begin();
-    let op = Box::into_raw(Box::new(Op {
-        queue: Arc::clone(&queue.shared),
-        token,
-        file: Arc::clone(file),
-    }));
+    let op = Box::into_raw(Box::new(Op::begin(queue, token, file)));
     let rc = submit_fn(Some(io_callback::<T>), op.cast());
     if rc == 0 {
         return Ok(());
@@ -421,7 +409,7 @@ unsafe extern "C" fn io_callback<T: Send + 'static>(
 }
 
 /// Deliver one finished operation; never unwinds.
-fn complete<T: Send + 'static>(op: Op<T>, ret: isize, errno: i32) {
+pub(crate) fn complete<T: Send + 'static>(op: Op<T>, ret: isize, errno: i32) {
     let Op { queue, token, file } = op;
     // Decrement the file's count on every path, including a caught panic.
     let end = EndGuard(file);

@@ -20,13 +20,12 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use crate::aio::{CompletionQueue, FileOps, Shared};
+use crate::aio::{complete, CompletionQueue, Op};
 use crate::creds::cache_thread_credentials;
-use crate::error::{last_errno_error, Error, Result};
+use crate::error::{Error, Result};
 use crate::file::{self, File};
 use crate::raw;
 
@@ -96,9 +95,7 @@ struct Request<T> {
     direction: Direction,
     len: usize,
     offset: libc::off_t,
-    queue: Arc<Shared<T>>,
-    token: T,
-    file: Arc<FileOps>,
+    op: Op<T>,
 }
 
 // SAFETY: the fd may be used from any thread (see `File`'s Send); the
@@ -213,16 +210,12 @@ impl<T: Send + 'static> IoPool<T> {
         let offset = file::offset(op, &file.path, offset)?;
         // Counted before the request is visible to a worker, so neither
         // CompletionQueue::in_flight nor File's drop can miss it.
-        queue.begin();
-        file.ops.begin();
         let request = Request {
             fd: file.fd,
             direction,
             len,
             offset,
-            queue: queue.shared(),
-            token,
-            file: Arc::clone(&file.ops),
+            op: Op::begin(queue, token, &file.ops),
         };
         let mut st = self.shared.lock();
         st.requests.push_back(request);
@@ -290,12 +283,10 @@ fn run<T: Send + 'static>(r: Request<T>) {
         direction,
         len,
         offset,
-        queue,
-        token,
-        file,
+        op,
     } = r;
-    // SAFETY: fd is open: File's drop waits until `file.end()` below before
-    // closing it. The buffer is valid for len bytes and ours alone until
+    // SAFETY: fd is open: File's drop waits until `complete` below has
+    // ended the operation before closing it. The buffer is valid for len bytes and ours alone until
     // the completion is taken (read_at_raw/write_at_raw's contract).
     let ret = unsafe {
         match direction {
@@ -313,19 +304,14 @@ fn run<T: Send + 'static>(r: Request<T>) {
             ),
         }
     };
-    let result = if ret < 0 {
-        Err(last_errno_error())
+    let errno = if ret < 0 {
+        io::Error::last_os_error().raw_os_error().unwrap_or(0)
     } else {
-        Ok(ret as usize)
+        0
     };
-    let q = Arc::clone(&queue);
-    if catch_unwind(AssertUnwindSafe(move || q.deliver(token, result))).is_err() {
-        // Only a failed push (capacity overflow) gets here: keep the count
-        // right so no waiter hangs on in_flight.
-        queue.end_undelivered();
-        eprintln!("gfapi: panic while delivering a pool completion; completion dropped");
-    }
-    file.end();
+    // Delivered as gfapi's callback delivers an async completion (fenced,
+    // counts kept right on every path).
+    complete(op, ret, errno);
 }
 
 #[cfg(test)]
