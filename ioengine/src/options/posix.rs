@@ -111,22 +111,20 @@ pub(super) fn resolve_posix(
     }
     // auto: what io-threads would have been, on the engine's own threads
     // instead, unless io-threads were asked for by name.
-    let auto = || {
-        if io_mode == IoMode::Async && v.iodepth > 1 {
-            auto_io_threads(Path::new(dir), v.buffered)
-        } else {
-            0
-        }
+    let auto = if io_mode == IoMode::Async && v.iodepth > 1 {
+        auto_io_threads(Path::new(dir), v.buffered)
+    } else {
+        0
     };
     // One thread per I/O in flight: on a disk the pool's threads are the
     // queue depth the device sees (the seed job's depth-32 file read 0.77-0.94
     // × base with 32 threads against 0.64-0.90 with 16; issue 12).
-    let pool = pool.unwrap_or(if io_threads.is_none() && auto() > 0 {
+    let pool = pool.unwrap_or(if io_threads.is_none() && auto > 0 {
         v.iodepth.min(POSIX_AUTO_POOL_MAX)
     } else {
         0
     });
-    let io_threads = io_threads.unwrap_or(if pool > 0 { 0 } else { auto() });
+    let io_threads = io_threads.unwrap_or(if pool > 0 { 0 } else { auto });
     // Without io-threads or a pool, posix runs every request to completion
     // inside the submitting call, async ones included (the completion is
     // delivered before glfs_*_async returns). Async submission would then
